@@ -201,6 +201,10 @@ fn env_errors_and_forms() {
     assert_eq!(kv[0].unquoted_value('\\'), "b c");
     assert_eq!(kv[1].unquoted_value('\\'), "e f");
     assert_eq!(&file.text()[kv[1].value.range.range()], "e\\ f");
+    let legacy = parse("FROM x\nENV A \"x y\"\n");
+    let kv = legacy.instruction(1).unwrap().key_values();
+    assert!(kv[0].legacy);
+    assert_eq!(kv[0].unquoted_value('\\'), "x y");
 }
 
 #[test]

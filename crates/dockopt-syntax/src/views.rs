@@ -134,10 +134,8 @@ pub struct KeyValue<'a> {
 
 impl KeyValue<'_> {
     /// The value after quote and escape removal, as Docker stores it (variables unexpanded).
+    /// BuildKit expands legacy `ENV A "x y"` values too, so they lose their quotes as well.
     pub fn unquoted_value(&self, escape: char) -> String {
-        if self.legacy {
-            return self.value.value.to_string();
-        }
         unquote(self.value.value, escape)
     }
 }

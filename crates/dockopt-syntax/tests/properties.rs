@@ -100,12 +100,59 @@ fn exercise_views(file: &Dockerfile) {
 
 /// The pieces that make Dockerfiles hard to parse.
 const ATOMS: &[&str] = &[
-    "FROM ", "RUN ", "COPY ", "ADD ", "ENV ", "LABEL ", "ARG ", "ONBUILD ", "HEALTHCHECK ",
-    "CMD ", "from ", "run ", " AS ", "--mount=type=cache,target=/x ", "--from=0 ", "-- ",
-    "\\", "`", "\n", "\r\n", "\r", " ", "\t", "#", "# escape=`\n", "# escape=\\\n",
-    "# syntax=docker/dockerfile:1\n", "<<", "<<-", "<<EOF", "EOF", "\tEOF", "'", "\"", "$",
-    "${", "}", "${A:-b}", "[", "]", ",", "\"a\"", "=", "a=b ", "x", "é", "\u{feff}", "\u{a0}",
-    "\0", "&&", "||", ";", "|",
+    "FROM ",
+    "RUN ",
+    "COPY ",
+    "ADD ",
+    "ENV ",
+    "LABEL ",
+    "ARG ",
+    "ONBUILD ",
+    "HEALTHCHECK ",
+    "CMD ",
+    "from ",
+    "run ",
+    " AS ",
+    "--mount=type=cache,target=/x ",
+    "--from=0 ",
+    "-- ",
+    "\\",
+    "`",
+    "\n",
+    "\r\n",
+    "\r",
+    " ",
+    "\t",
+    "#",
+    "# escape=`\n",
+    "# escape=\\\n",
+    "# syntax=docker/dockerfile:1\n",
+    "<<",
+    "<<-",
+    "<<EOF",
+    "EOF",
+    "\tEOF",
+    "'",
+    "\"",
+    "$",
+    "${",
+    "}",
+    "${A:-b}",
+    "[",
+    "]",
+    ",",
+    "\"a\"",
+    "=",
+    "a=b ",
+    "x",
+    "é",
+    "\u{feff}",
+    "\u{a0}",
+    "\0",
+    "&&",
+    "||",
+    ";",
+    "|",
 ];
 
 fn atoms_text() -> impl Strategy<Value = String> {
@@ -127,7 +174,10 @@ fn real_files() -> &'static Vec<String> {
 }
 
 fn collect(dir: &Path, out: &mut Vec<String>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
