@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use dockopt_syntax::{Dockerfile, Severity, parse};
+use dockopt_syntax::{Dockerfile, InstructionKind, Severity, parse};
 
 use crate::Outcome;
 use crate::discover::find_dockerfiles;
@@ -170,6 +170,76 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -
     })
 }
 
-fn shell(_path: &Path, _file: &Dockerfile) -> Outcome {
+/// Each shell-form RUN (ONBUILD's too): its commands with their contexts, the operators
+/// between them, line:column ranges in the file.
+fn shell(path: &Path, file: &Dockerfile) -> Outcome {
+    use std::fmt::Write as _;
+    let range =
+        |r: &std::ops::Range<usize>| format!("{}-{}", file.line_col(r.start), file.line_col(r.end));
+    let mut out = String::new();
+    for top in file.instructions() {
+        let instruction = top.onbuild_child().unwrap_or(top);
+        if instruction.kind() != InstructionKind::Run {
+            continue;
+        }
+        let at = file.line_col(top.range().start);
+        let Some(script) = dockopt_shell::parse_instruction(instruction) else {
+            let _ = writeln!(out, "{}:{at}: RUN exec form (no shell)", path.display());
+            continue;
+        };
+        let commands = script.commands();
+        let shape = if script.is_opaque() {
+            ", opaque: not parsed as POSIX shell; passes leave it alone"
+        } else if commands.len() == 1 {
+            ""
+        } else if script.is_and_chain() {
+            ", an && chain"
+        } else {
+            ", a shell script"
+        };
+        let _ = writeln!(
+            out,
+            "{}:{at}: RUN, {} command{}{shape}",
+            path.display(),
+            commands.len(),
+            if commands.len() == 1 { "" } else { "s" }
+        );
+        if script.is_opaque() {
+            continue;
+        }
+        let mut lines: Vec<(usize, String)> = commands
+            .iter()
+            .map(|c| {
+                let context = if c.context.runs_in_main_shell() {
+                    ""
+                } else {
+                    "  (subshell)"
+                };
+                let text = script
+                    .slice(&c.span)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (
+                    c.span.file.start,
+                    format!("  {}  {text}{context}", range(&c.span.file)),
+                )
+            })
+            .collect();
+        lines.extend(script.top_level_operators().filter_map(|op| {
+            let text = script.slice(&op.span);
+            (!text.trim().is_empty()).then(|| {
+                (
+                    op.span.file.start,
+                    format!("  {}  {text}", range(&op.span.file)),
+                )
+            })
+        }));
+        lines.sort_by_key(|(start, _)| *start);
+        for (_, line) in lines {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    print_stdout(&out);
     Outcome::Clean
 }

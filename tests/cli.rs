@@ -1,0 +1,125 @@
+//! The `dockopt` binary end to end: exit codes, messages, and output that scripts read.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn dockopt(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dockopt"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run dockopt")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn snapshot(name: &str, value: &str) {
+    insta::with_settings!({
+        snapshot_path => "../snapshots/cli",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, value);
+    });
+}
+
+#[test]
+fn roundtrip_of_the_fixtures_is_identical() {
+    let out = dockopt(&["debug", "roundtrip", "crates/dockopt-syntax/tests/fixtures"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let last = stdout(&out).lines().last().unwrap_or_default().to_string();
+    let count = std::fs::read_dir(repo().join("crates/dockopt-syntax/tests/fixtures"))
+        .unwrap()
+        .count();
+    assert_eq!(last, format!("{count} files, {count} identical, 0 differ"));
+}
+
+#[test]
+fn roundtrip_reports_unreadable_files_with_exit_2() {
+    let dir = tempdir("roundtrip");
+    std::fs::write(dir.join("Dockerfile"), "FROM a\n").unwrap();
+    std::fs::write(dir.join("bad.Dockerfile"), b"FROM a\nRUN \xff\xfe\n").unwrap();
+    let out = dockopt(&["debug", "roundtrip", dir.to_str().unwrap(), "/no/such/path"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("bad.Dockerfile:2:5: not valid UTF-8"), "{err}");
+    assert!(
+        err.contains("/no/such/path: no such file or folder"),
+        "{err}"
+    );
+    assert!(
+        stdout(&out).ends_with("2 files, 1 identical, 0 differ, 1 unreadable\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn dump_prints_buildkit_format_and_rejects_with_file_line() {
+    let dir = tempdir("dump");
+    let good = dir.join("Dockerfile");
+    std::fs::write(
+        &good,
+        "FROM alpine AS base\nRUN --mount=type=cache,target=/x echo hi\n",
+    )
+    .unwrap();
+    let out = dockopt(&["debug", "dump", good.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout(&out),
+        "(from \"alpine\" \"AS\" \"base\")\n(run [\"--mount=type=cache,target=/x\"] \"echo hi\")\n"
+    );
+    let bad = dir.join("bad.Dockerfile");
+    std::fs::write(&bad, "FROM alpine\n\nENV ONLY_A_NAME\n").unwrap();
+    let out = dockopt(&["debug", "dump", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains("bad.Dockerfile:3:5: error: ENV must have two arguments"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn missing_file_is_exit_2_with_a_clear_message() {
+    let out = dockopt(&["debug", "tree", "no-such-Dockerfile"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: no-such-Dockerfile: no such file or folder\n"
+    );
+}
+
+#[test]
+fn shell_of_the_python_example() {
+    let out = dockopt(&["debug", "shell", "examples/python-web/Dockerfile"]);
+    assert_eq!(out.status.code(), Some(0));
+    snapshot("debug-shell-python-web", &stdout(&out));
+}
+
+#[test]
+fn help_lists_the_debug_commands() {
+    let out = dockopt(&["debug", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    for command in ["dump", "roundtrip", "tree", "shell"] {
+        assert!(stdout(&out).contains(command), "{command}");
+    }
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dockopt-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
