@@ -17,8 +17,17 @@ fn chars_at(s: &str) -> Vec<(usize, char)> {
     s.char_indices().collect()
 }
 
+/// The character at byte `pos` of `s` and its width (`'\0'`, 0 at the end).
+fn char_at(s: &str, pos: usize) -> (char, usize) {
+    s[pos..]
+        .chars()
+        .next()
+        .map_or(('\0', 0), |c| (c, c.len_utf8()))
+}
+
 /// `extractBuilderFlags`: leading `--flag` words, then where the rest starts.
 /// Returns the flags (quotes removed, escapes applied) and the offset of the rest.
+/// Scans lazily: most instructions have no flags, and the rest can be long.
 pub fn extract_flags(s: &str, base: usize, escape: char) -> (Vec<RawWord>, usize) {
     #[derive(PartialEq)]
     enum Phase {
@@ -26,26 +35,24 @@ pub fn extract_flags(s: &str, base: usize, escape: char) -> (Vec<RawWord>, usize
         Word,
         Quote(char),
     }
-    let chars = chars_at(s);
     let mut flags = Vec::new();
     let mut phase = Phase::Spaces;
     let mut word = String::new();
     let mut word_start = 0;
     let mut blank_ok = false;
-    let mut i = 0;
+    let mut pos = 0;
     loop {
-        let at_end = i == chars.len();
-        let (pos, ch) = if at_end { (s.len(), '\0') } else { chars[i] };
+        let at_end = pos >= s.len();
+        let (ch, width) = char_at(s, pos);
         if phase == Phase::Spaces {
             if at_end {
                 return (flags, s.len() + base);
             }
             if is_go_space(ch) {
-                i += 1;
+                pos += width;
                 continue;
             }
-            let next_is_dash = chars.get(i + 1).is_some_and(|&(_, c)| c == '-');
-            if ch != '-' || !next_is_dash {
+            if ch != '-' || !s[pos + width..].starts_with('-') {
                 return (flags, pos + base);
             }
             phase = Phase::Word;
@@ -60,6 +67,7 @@ pub fn extract_flags(s: &str, base: usize, escape: char) -> (Vec<RawWord>, usize
             }
             return (flags, s.len() + base);
         }
+        let mut next = pos + width;
         match phase {
             Phase::Word => {
                 if is_go_space(ch) {
@@ -75,48 +83,38 @@ pub fn extract_flags(s: &str, base: usize, escape: char) -> (Vec<RawWord>, usize
                     word.clear();
                     blank_ok = false;
                     phase = Phase::Spaces;
-                    i += 1;
-                    continue;
-                }
-                if ch == '\'' || ch == '"' {
+                } else if ch == '\'' || ch == '"' {
                     phase = Phase::Quote(ch);
                     blank_ok = true;
-                    i += 1;
-                    continue;
-                }
-                let mut c = ch;
-                if ch == escape {
-                    if i + 1 == chars.len() {
-                        i += 1;
-                        continue;
+                } else if ch == escape {
+                    // An escape at the very end is dropped; otherwise it keeps the next char.
+                    let (escaped, w) = char_at(s, next);
+                    if w > 0 {
+                        word.push(escaped);
+                        next += w;
                     }
-                    i += 1;
-                    c = chars[i].1;
+                } else {
+                    word.push(ch);
                 }
-                word.push(c);
-                i += 1;
             }
             Phase::Quote(quote) => {
                 if ch == quote {
                     phase = Phase::Word;
-                    i += 1;
-                    continue;
-                }
-                let mut c = ch;
-                if ch == escape {
-                    if i + 1 == chars.len() {
+                } else if ch == escape {
+                    let (escaped, w) = char_at(s, next);
+                    if w > 0 {
+                        word.push(escaped);
+                        next += w;
+                    } else {
                         phase = Phase::Word;
-                        i += 1;
-                        continue;
                     }
-                    i += 1;
-                    c = chars[i].1;
+                } else {
+                    word.push(ch);
                 }
-                word.push(c);
-                i += 1;
             }
             Phase::Spaces => unreachable!("handled above"),
         }
+        pos = next;
     }
 }
 
