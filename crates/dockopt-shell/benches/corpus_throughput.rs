@@ -71,14 +71,14 @@ fn main() {
     let parsed: Vec<_> = texts.iter().map(|t| dockopt_syntax::parse(t)).collect();
     let shell_bytes: usize = parsed
         .iter()
-        .flat_map(|f| f.instructions())
+        .flat_map(dockopt_syntax::Dockerfile::instructions)
         .filter_map(dockopt_shell::parse_instruction)
         .map(|s| s.text().len())
         .sum();
     let (shell, rounds) = throughput(|| {
         parsed
             .iter()
-            .flat_map(|f| f.instructions())
+            .flat_map(dockopt_syntax::Dockerfile::instructions)
             .filter_map(dockopt_shell::parse_instruction)
             .map(|s| std::hint::black_box(s).text().len())
             .sum()
