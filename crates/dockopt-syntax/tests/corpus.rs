@@ -4,36 +4,10 @@
 //! The corpus is read through `DOCKOPT_CORPUS` (CI sets it); without it these tests say so
 //! and check the project's own fixtures only.
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use common::{corpus, dockerfiles};
 use dockopt_syntax::parse;
-
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("DOCKOPT_CORPUS")?);
-    assert!(
-        dir.is_dir(),
-        "DOCKOPT_CORPUS={} is not a folder",
-        dir.display()
-    );
-    Some(dir)
-}
-
-fn dockerfiles(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "Dockerfile") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 #[test]
 fn every_corpus_file_round_trips() {

@@ -49,11 +49,13 @@
 //! the instructions compared and agreeing (whole files, then instructions alone), and the
 //! explained disagreements.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
 
+use common::{corpus, dockerfiles};
 use dockerfile_parser::{
     BreakableString, BreakableStringComponent, Dockerfile as OracleFile,
     Instruction as OracleInstruction, ShellOrExecExpr, Span,
@@ -98,33 +100,6 @@ const KNOWN: &[Known] = &[
          file and we do",
     },
 ];
-
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("DOCKOPT_CORPUS")?);
-    assert!(
-        dir.is_dir(),
-        "DOCKOPT_CORPUS={} is not a folder",
-        dir.display()
-    );
-    Some(dir)
-}
-
-fn dockerfiles(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "Dockerfile") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// One disagreement between the oracle and us.
 #[derive(Debug)]

@@ -5,8 +5,10 @@
 //! mutations of real files (the corpus under `DOCKOPT_CORPUS`, else the project's fixtures).
 //! `PROPTEST_CASES` sets the number of cases per property (default below).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
+
+mod common;
 
 use dockopt_syntax::{Dockerfile, parse};
 use proptest::prelude::*;
@@ -162,32 +164,15 @@ fn atoms_text() -> impl Strategy<Value = String> {
 fn real_files() -> &'static Vec<String> {
     static FILES: OnceLock<Vec<String>> = OnceLock::new();
     FILES.get_or_init(|| {
-        let dir = std::env::var_os("DOCKOPT_CORPUS").map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
-            PathBuf::from,
-        );
-        let mut files = Vec::new();
-        collect(&dir, &mut files);
+        let dir = common::corpus()
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"));
+        let files: Vec<String> = common::dockerfiles(&dir)
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect();
         assert!(!files.is_empty(), "no seed files under {}", dir.display());
         files
     })
-}
-
-fn collect(dir: &Path, out: &mut Vec<String>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            collect(&path, out);
-        } else if path.extension().is_some_and(|e| e == "Dockerfile")
-            && let Ok(text) = std::fs::read_to_string(&path)
-        {
-            out.push(text);
-        }
-    }
 }
 
 #[derive(Clone, Debug)]
