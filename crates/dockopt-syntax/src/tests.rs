@@ -147,6 +147,8 @@ fn shell_pieces_reconstitute_heredoc_commands() {
         })
         .collect();
     assert_eq!(joined, "cat <<EOF > /f\nhi\nEOF");
+    let shebang = parse("FROM x\nRUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n");
+    assert_eq!(shebang.instruction(1).unwrap().shell_pieces(), None);
 }
 
 #[test]

@@ -450,7 +450,9 @@ impl<'a> Instruction<'a> {
     ///
     /// `RUN <<EOF` alone runs the heredoc body as the script; any other heredoc RUN gets the
     /// command line, then each body followed by its terminator, as BuildKit reconstitutes it.
-    /// `None` for exec form and for instructions without a shell command.
+    /// `None` for exec form, for instructions without a shell command, and for a lone heredoc
+    /// whose body starts with `#!` (BuildKit executes it directly). The stage's `SHELL` is
+    /// not considered here: callers that care must check it.
     pub fn shell_pieces(self) -> Option<Vec<ShellPiece>> {
         let command = self.shell_command()?;
         let logical = &self.data.logical;
@@ -469,6 +471,12 @@ impl<'a> Instruction<'a> {
                     .value
                     .starts_with(|c: char| c == '<' || c.is_ascii_digit());
             if lone_marker {
+                // BuildKit runs a body that starts with `#!` as its own program, not through
+                // the shell; that script is not shell text.
+                let body = &self.file.text[heredocs[0].body.range()];
+                if body.trim_start_matches('\t').starts_with("#!") {
+                    return None;
+                }
                 return Some(self.body_pieces(&heredocs[0]));
             }
             let mut pieces: Vec<ShellPiece> = logical
