@@ -1,5 +1,14 @@
-//! dockopt's transform passes: one module a pass, knowledge in `knowledge/*.toml`.
+//! dockopt's rules and transform passes: one module a rule, knowledge in `knowledge/*.toml`.
 //!
-//! The passes arrive with the fix engine (see DESIGN.md, "Rules and passes"); this crate
-//! exists now so that the dependency direction syntax <- shell <- fix <- transforms <- dockopt
-//! is fixed from the first commit.
+//! A rule is a unit struct declared with [`declare_rule!`]: its doc comment (sections
+//! `## What it does`, `## Why is this bad?`, `## Example`, `## Fix safety`, `## References`)
+//! is what `dockopt rule NAME` prints, so the documentation lives beside the code. Rules see
+//! a parsed file through [`CheckContext`] and return diagnostics with fixes; they never
+//! print or touch the file system.
+
+mod knowledge;
+mod registry;
+pub mod rules;
+
+pub use knowledge::Knowledge;
+pub use registry::{CheckContext, FixAvailability, Rule, RuleMeta, all_rules, find_rule};

@@ -1,0 +1,91 @@
+//! One module a rule. `ALL` is the registry's order: the order rules run and are listed.
+
+mod add_to_copy;
+mod apt_get_upgrade;
+mod exec_form;
+mod keyword_casing;
+mod latest_tag;
+mod legacy_key_value;
+mod maintainer_to_label;
+mod secret_in_env;
+
+pub use add_to_copy::AddToCopy;
+pub use apt_get_upgrade::AptGetUpgrade;
+pub use exec_form::ExecForm;
+pub use keyword_casing::KeywordCasing;
+pub use latest_tag::LatestTag;
+pub use legacy_key_value::LegacyKeyValue;
+pub use maintainer_to_label::MaintainerToLabel;
+pub use secret_in_env::SecretInEnv;
+
+use std::fmt::Write as _;
+
+use crate::Rule;
+
+pub(crate) static ALL: &[&dyn Rule] = &[
+    &AddToCopy,
+    &ExecForm,
+    &KeywordCasing,
+    &LegacyKeyValue,
+    &MaintainerToLabel,
+    &LatestTag,
+    &SecretInEnv,
+    &AptGetUpgrade,
+];
+
+/// A replacement keyword in the case the file already uses for `original` (`add` -> `copy`).
+pub(crate) fn keyword_like(original: &str, upper: &str) -> String {
+    if original.chars().all(|c| !c.is_ascii_uppercase()) {
+        upper.to_ascii_lowercase()
+    } else {
+        upper.to_string()
+    }
+}
+
+/// `s` as a JSON string literal.
+pub(crate) fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use dockopt_fix::Diagnostic;
+
+    use crate::{CheckContext, Knowledge, Rule};
+
+    /// The rule's diagnostics on `text`.
+    pub fn check(rule: &dyn Rule, text: &str) -> Vec<Diagnostic> {
+        let file = dockopt_syntax::parse(text);
+        rule.check(&CheckContext {
+            file: &file,
+            knowledge: Knowledge::get(),
+        })
+    }
+
+    /// `text` with the first diagnostic's fix applied (edits are disjoint within a fix).
+    pub fn fixed(rule: &dyn Rule, text: &str) -> Option<String> {
+        let diagnostics = check(rule, text);
+        let fix = diagnostics.iter().find_map(|d| d.fix.as_ref())?;
+        let mut out = text.to_string();
+        for edit in fix.edits.iter().rev() {
+            out.replace_range(edit.range.range(), &edit.replacement);
+        }
+        Some(out)
+    }
+}
