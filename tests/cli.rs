@@ -123,3 +123,35 @@ fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn rules_table_and_rule_docs() {
+    let out = dockopt(&["rules"]);
+    assert_eq!(out.status.code(), Some(0));
+    let table = stdout(&out);
+    for name in [
+        "add-to-copy",
+        "exec-form",
+        "keyword-casing",
+        "legacy-key-value",
+        "maintainer-to-label",
+        "latest-tag",
+        "secret-in-env",
+        "apt-get-upgrade",
+    ] {
+        assert!(
+            table.lines().any(|l| l.starts_with(name)),
+            "{name} missing from\n{table}"
+        );
+    }
+    let out = dockopt(&["rule", "add-to-copy"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("## Fix safety"));
+    let out = dockopt(&["rule", "copy"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did you mean: add-to-copy"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -49,7 +49,7 @@ impl RuleMeta {
             .to_string()
     }
 
-    /// The first sentence of `## What it does`, for tables.
+    /// The first paragraph of `## What it does`, on one line, for tables.
     pub fn summary(&self) -> String {
         let doc = self.documentation();
         let body = doc

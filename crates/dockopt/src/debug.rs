@@ -1,14 +1,13 @@
 //! `dockopt debug ...`: how dockopt reads a file, for people and for tests.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use dockopt_syntax::{Dockerfile, InstructionKind, Severity, parse};
 
-use crate::Outcome;
 use crate::discover::find_dockerfiles;
 use crate::input::read_dockerfile;
+use crate::{Outcome, print_stdout};
 
 #[derive(Debug, Subcommand)]
 pub enum DebugCommand {
@@ -57,11 +56,6 @@ fn with_file(path: &Path, action: impl FnOnce(&Path, &Dockerfile) -> Outcome) ->
             Outcome::Error
         }
     }
-}
-
-/// Writes to stdout, ignoring a closed pipe (`dockopt debug tree x | head`).
-fn print_stdout(text: &str) {
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 /// `path:line:col: error: message` for every problem; errors first matter to the exit code.

@@ -3,6 +3,7 @@
 mod debug;
 mod discover;
 mod input;
+mod rules_cmd;
 
 use std::process::ExitCode;
 
@@ -10,8 +11,8 @@ use clap::{Parser, Subcommand};
 
 /// Rewrites Dockerfiles the way an expert reviewer would, and shows every change first.
 ///
-/// Today dockopt has its parser and the debug commands that inspect it; `check` and `fix`
-/// arrive with the fix engine.
+/// Today dockopt has its parser, its first rules (`dockopt rules`) and the debug commands
+/// that inspect how it reads a file; `check` and `fix` arrive with the fix engine.
 #[derive(Debug, Parser)]
 #[command(name = "dockopt", version, about, long_about)]
 struct Cli {
@@ -21,6 +22,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// List every rule: its name, whether it fixes, whether it is on by default.
+    Rules,
+    /// Show one rule's documentation.
+    Rule {
+        /// The rule's name, e.g. `add-to-copy`.
+        name: String,
+    },
     /// Inspect how dockopt reads Dockerfiles (parser and shell layer).
     #[command(subcommand)]
     Debug(debug::DebugCommand),
@@ -37,9 +45,17 @@ pub enum Outcome {
     Error = 2,
 }
 
+/// Writes to stdout, ignoring a closed pipe (`dockopt rules | head`).
+pub fn print_stdout(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Rules => rules_cmd::list(),
+        Command::Rule { name } => rules_cmd::show(&name),
         Command::Debug(command) => debug::run(command),
     };
     ExitCode::from(outcome as u8)
