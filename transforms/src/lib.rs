@@ -9,6 +9,8 @@
 mod knowledge;
 mod registry;
 pub mod rules;
+mod runner;
 
 pub use knowledge::Knowledge;
 pub use registry::{CheckContext, FixAvailability, Rule, RuleMeta, all_rules, find_rule};
+pub use runner::{Selection, check_file};
