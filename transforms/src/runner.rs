@@ -128,7 +128,7 @@ fn suppressions(file: &Dockerfile) -> Vec<Suppression> {
                 }
             }
             ItemKind::Instruction(i) => {
-                let range = file.instruction(i).map(|i| i.range());
+                let range = file.instruction(i).map(dockopt_syntax::Instruction::range);
                 out.extend(pending.drain(..).map(|rules| Suppression {
                     rules,
                     scope: range,
