@@ -155,3 +155,71 @@ fn rules_table_and_rule_docs() {
         stderr(&out)
     );
 }
+
+#[test]
+fn check_exit_codes_and_formats() {
+    let dir = tempdir("check");
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM python:3.12\nADD app.py /app/\nCMD python -m app\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("clean")).unwrap();
+    std::fs::write(
+        dir.join("clean/Dockerfile"),
+        "FROM python:3.12\nCOPY app.py /app/\nCMD [\"python\", \"-m\", \"app\"]\n",
+    )
+    .unwrap();
+    let root = dir.to_str().unwrap();
+
+    let out = dockopt(&["check", &format!("{root}/clean")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("All checks passed (1 file)."));
+
+    let out = dockopt(&["check", root]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "Dockerfile:2:1: add-to-copy: ADD of local files: COPY says what happens [*]"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Dockerfile:3:1: exec-form:"), "{text}");
+    assert!(text.contains("2 | ADD app.py /app/\n  | ^^^\n"), "{text}");
+    assert!(text.ends_with("Found 2 problems in 1 of 2 files ([*] 1 fixable with `dockopt fix`, 1 more with `dockopt fix --unsafe-fixes`).\n"), "{text}");
+
+    let out = dockopt(&["check", "--output-format", "json", root]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["files"], 2);
+    let first = &json["diagnostics"][0];
+    assert_eq!(first["rule"], "add-to-copy");
+    assert_eq!(first["start"]["line"], 2);
+    assert_eq!(first["fix"]["applicability"], "safe");
+    assert_eq!(first["fix"]["edits"][0]["replacement"], "COPY");
+
+    let out = dockopt(&[
+        "check",
+        "--output-format",
+        "github",
+        "--select",
+        "exec-form",
+        root,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).starts_with("::warning file="),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(stdout(&out).lines().count(), 1);
+
+    let out = dockopt(&["check", "--ignore", "no-such-rule", root]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown rule no-such-rule"));
+
+    let out = dockopt(&["check", &format!("{root}/missing")]);
+    assert_eq!(out.status.code(), Some(2));
+}

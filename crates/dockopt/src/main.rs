@@ -1,5 +1,6 @@
 //! The `dockopt` command line.
 
+mod check;
 mod debug;
 mod discover;
 mod input;
@@ -22,6 +23,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Report what the rules find; exit 1 when they find something, 2 on errors.
+    Check(check::CheckArgs),
     /// List every rule: its name, whether it fixes, whether it is on by default.
     Rules,
     /// Show one rule's documentation.
@@ -54,6 +57,7 @@ pub fn print_stdout(text: &str) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Check(args) => check::run(&args),
         Command::Rules => rules_cmd::list(),
         Command::Rule { name } => rules_cmd::show(&name),
         Command::Debug(command) => debug::run(command),

@@ -1,0 +1,328 @@
+//! `dockopt check`: report what the rules find, in the format a person, a script or CI reads.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use dockopt_fix::{Applicability, Diagnostic};
+use dockopt_syntax::{Dockerfile, Severity, parse};
+use dockopt_transforms::{Selection, check_file, find_rule};
+
+use crate::discover::find_dockerfiles;
+use crate::input::{InputError, read_dockerfile};
+use crate::{Outcome, print_stdout};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// `file:line:col: rule: message`, with a code frame.
+    #[default]
+    Text,
+    /// One JSON document (schema in the README).
+    Json,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+}
+
+/// Rule selection flags, shared by `check` and `fix`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct SelectionArgs {
+    /// Run only these rules (comma-separated names).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub select: Option<Vec<String>>,
+    /// Also run these rules.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub extend_select: Vec<String>,
+    /// Do not run these rules.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub ignore: Vec<String>,
+}
+
+fn names(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+impl SelectionArgs {
+    /// The selection, or the unknown rule names.
+    pub fn selection(&self) -> Result<Selection, String> {
+        let all = self
+            .select
+            .iter()
+            .flatten()
+            .chain(&self.extend_select)
+            .chain(&self.ignore);
+        let unknown: Vec<&str> = all
+            .map(String::as_str)
+            .filter(|n| find_rule(n).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "unknown rule{} {} (`dockopt rules` lists them)",
+                if unknown.len() == 1 { "" } else { "s" },
+                unknown.join(", ")
+            ));
+        }
+        let base = match &self.select {
+            Some(only) => Selection::only(&names(only)),
+            None => Selection::defaults(),
+        };
+        Ok(base
+            .with(&names(&self.extend_select))
+            .without(&names(&self.ignore)))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files and folders to check (default: the current folder).
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t)]
+    pub output_format: OutputFormat,
+    /// Print diagnostics only, no code frames or summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// One checked file.
+pub struct Checked {
+    pub path: PathBuf,
+    pub file: Dockerfile,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// BuildKit's parse errors and warnings as diagnostics, so they show like any rule's.
+fn syntax_diagnostics(file: &Dockerfile) -> impl Iterator<Item = Diagnostic> + '_ {
+    file.errors().iter().map(|e| {
+        let rule = match e.severity {
+            Severity::Error => "syntax-error",
+            Severity::Warning => "syntax-warning",
+        };
+        Diagnostic::new(rule, e.range, e.message.clone())
+    })
+}
+
+pub fn check_one(path: &Path, selection: &Selection) -> Result<Checked, InputError> {
+    let text = read_dockerfile(path)?;
+    let file = parse(&text);
+    let mut diagnostics: Vec<Diagnostic> = syntax_diagnostics(&file).collect();
+    diagnostics.extend(check_file(&file, selection));
+    diagnostics.sort_by_key(|d| (d.range.start, d.range.end));
+    Ok(Checked {
+        path: path.to_path_buf(),
+        file,
+        diagnostics,
+    })
+}
+
+pub fn run(args: &CheckArgs) -> Outcome {
+    let selection = match args.selection.selection() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Error;
+        }
+    };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let (files, mut errors) = find_dockerfiles(&paths);
+    let results = crate::debug::parallel_map(&files, |p| check_one(p, &selection));
+    let mut checked = Vec::new();
+    for result in results {
+        match result {
+            Ok(c) => checked.push(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    let out = match args.output_format {
+        OutputFormat::Text => text_report(&checked, args.quiet),
+        OutputFormat::Json => json_report(&checked),
+        OutputFormat::Github => github_report(&checked),
+    };
+    print_stdout(&out);
+    if !errors.is_empty() {
+        Outcome::Error
+    } else if checked.iter().any(|c| !c.diagnostics.is_empty()) {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    }
+}
+
+fn fix_marker(d: &Diagnostic) -> &'static str {
+    match d.fix.as_ref().map(|f| f.applicability) {
+        Some(Applicability::Safe) => " [*]",
+        Some(Applicability::Unsafe) => " [unsafe fix]",
+        _ => "",
+    }
+}
+
+/// The lines of `range` with a caret line under the first, numbered as in the file.
+fn code_frame(file: &Dockerfile, d: &Diagnostic) -> String {
+    let start = file.line_col(d.range.start);
+    let index = file.line_index();
+    let line_start = index.line_start(start.line - 1).unwrap_or(0);
+    let line_end = index.line_start(start.line).unwrap_or(file.text().len());
+    let line = file.text()[line_start..line_end].trim_end_matches(['\n', '\r']);
+    let width = start.line.to_string().len();
+    let caret_start = start.column - 1;
+    let first_line_end = (d.range.end.min(line_start + line.len())).max(d.range.start);
+    let caret_len = file.text()[d.range.start..first_line_end]
+        .chars()
+        .count()
+        .max(1);
+    let pad: String = line
+        .chars()
+        .take(caret_start)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    format!(
+        "{:width$} |\n{} | {}\n{:width$} | {}{}\n",
+        "",
+        start.line,
+        line,
+        "",
+        pad,
+        "^".repeat(caret_len)
+    )
+}
+
+fn text_report(checked: &[Checked], quiet: bool) -> String {
+    let mut out = String::new();
+    let (mut total, mut safe, mut unsafe_fixes, mut files_with) = (0, 0, 0, 0);
+    for c in checked {
+        if !c.diagnostics.is_empty() {
+            files_with += 1;
+        }
+        for d in &c.diagnostics {
+            total += 1;
+            match d.fix.as_ref().map(|f| f.applicability) {
+                Some(Applicability::Safe) => safe += 1,
+                Some(Applicability::Unsafe) => unsafe_fixes += 1,
+                _ => {}
+            }
+            let at = c.file.line_col(d.range.start);
+            let _ = writeln!(
+                out,
+                "{}:{at}: {}: {}{}",
+                c.path.display(),
+                d.rule,
+                d.message,
+                fix_marker(d)
+            );
+            if !quiet {
+                out.push_str(&code_frame(&c.file, d));
+            }
+        }
+    }
+    if quiet {
+        return out;
+    }
+    if total == 0 {
+        let _ = writeln!(
+            out,
+            "All checks passed ({} file{}).",
+            checked.len(),
+            if checked.len() == 1 { "" } else { "s" }
+        );
+    } else {
+        let _ = write!(
+            out,
+            "Found {total} problem{} in {files_with} of {} file{}",
+            if total == 1 { "" } else { "s" },
+            checked.len(),
+            if checked.len() == 1 { "" } else { "s" }
+        );
+        if safe > 0 || unsafe_fixes > 0 {
+            let _ = write!(out, " ([*] {safe} fixable with `dockopt fix`");
+            if unsafe_fixes > 0 {
+                let _ = write!(
+                    out,
+                    ", {unsafe_fixes} more with `dockopt fix --unsafe-fixes`"
+                );
+            }
+            out.push(')');
+        }
+        out.push_str(".\n");
+    }
+    out
+}
+
+/// The JSON schema (version 1): `{"version":1,"files":N,"diagnostics":[{file, rule, message,
+/// start:{line,column,offset}, end:{...}, fix: null | {title, applicability, edits:[{start,
+/// end, replacement}]}}]}`. Offsets are bytes; lines and columns are 1-based characters.
+pub fn json_report(checked: &[Checked]) -> String {
+    let position = |file: &Dockerfile, offset: usize| {
+        let at = file.line_col(offset);
+        serde_json::json!({"line": at.line, "column": at.column, "offset": offset})
+    };
+    let mut diagnostics = Vec::new();
+    for c in checked {
+        for d in &c.diagnostics {
+            let fix = d.fix.as_ref().map(|f| {
+                serde_json::json!({
+                    "title": f.title,
+                    "applicability": f.applicability.name(),
+                    "edits": f.edits.iter().map(|e| serde_json::json!({
+                        "start": position(&c.file, e.range.start),
+                        "end": position(&c.file, e.range.end),
+                        "replacement": e.replacement,
+                    })).collect::<Vec<_>>(),
+                })
+            });
+            diagnostics.push(serde_json::json!({
+                "file": c.path.display().to_string(),
+                "rule": d.rule,
+                "message": d.message,
+                "start": position(&c.file, d.range.start),
+                "end": position(&c.file, d.range.end),
+                "fix": fix,
+            }));
+        }
+    }
+    let doc = serde_json::json!({"version": 1, "files": checked.len(), "diagnostics": diagnostics});
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// GitHub Actions annotations: `::error file=...,line=...,col=...,title=rule::message`.
+fn github_report(checked: &[Checked]) -> String {
+    let escape_data = |s: &str| {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let escape_property = |s: &str| escape_data(s).replace(':', "%3A").replace(',', "%2C");
+    let mut out = String::new();
+    for c in checked {
+        for d in &c.diagnostics {
+            let start = c.file.line_col(d.range.start);
+            let end = c.file.line_col(d.range.end);
+            let level = if d.rule == "syntax-error" {
+                "error"
+            } else {
+                "warning"
+            };
+            let _ = writeln!(
+                out,
+                "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+                escape_property(&c.path.display().to_string()),
+                start.line,
+                start.column,
+                end.line,
+                end.column,
+                escape_property(&format!("dockopt {}", d.rule)),
+                escape_data(&format!("{}{}", d.message, fix_marker(d)))
+            );
+        }
+    }
+    out
+}
