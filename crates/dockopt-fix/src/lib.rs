@@ -6,8 +6,22 @@
 //! it keeps what the built image runs ([`Applicability::Safe`]) and a [`DeclaredEffect`]
 //! that says what it may change (so `dockopt verify` can tell an expected difference from a
 //! bug). Overlapping edits are rejected, never shifted.
+//!
+//! - [`apply_fixes`] splices the fixes that can go together into a text in one pass.
+//! - [`fix_loop`] parses, checks and applies until nothing applies, and refuses (keeping
+//!   the input) when the fixes break the syntax, do not converge, or undo each other.
+//! - [`unified_diff`] and [`patch`] write diffs that `git apply` accepts.
 
+mod apply;
 mod diagnostic;
+mod diff;
+mod fix_loop;
 
+pub use apply::{Applied, SkipReason, Skipped, apply_fixes};
 pub use diagnostic::{Applicability, ConfigKey, DeclaredEffect, Diagnostic, Edit, Fix, Isolation};
+pub use diff::{DEFAULT_CONTEXT, DEV_NULL, patch, unified_diff};
 pub use dockopt_syntax::TextRange;
+pub use fix_loop::{
+    AppliedFix, DEFAULT_MAX_ROUNDS, FixOptions, FixOutcome, Refusal, assert_idempotent,
+    check_idempotent, fix_loop,
+};

@@ -1,0 +1,353 @@
+//! The fix loop: parse, check, apply what can go together, re-parse, until nothing applies.
+//!
+//! The loop refuses (returns the original text untouched, naming the rules involved) when
+//! a round produces a syntax error the input did not have, when it does not converge within
+//! [`FixOptions::max_rounds`], or when it comes back to a text it produced before.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use dockopt_syntax::{Dockerfile, Severity, SyntaxError};
+
+use crate::apply::apply_fixes;
+use crate::{Applicability, DeclaredEffect, Diagnostic, Fix};
+
+/// The default for [`FixOptions::max_rounds`].
+pub const DEFAULT_MAX_ROUNDS: usize = 100;
+
+/// How many of the last rounds [`Refusal::NotConverged`] takes its rules from.
+const NOT_CONVERGED_WINDOW: usize = 3;
+
+/// What the fix loop applies and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixOptions {
+    /// The least sure fix applied: [`Applicability::Safe`] by default,
+    /// [`Applicability::Unsafe`] with `--unsafe-fixes`. [`Applicability::DisplayOnly`]
+    /// fixes are never applied, whatever this says.
+    pub min_applicability: Applicability,
+    /// Rounds of fixes after which the loop gives up ([`Refusal::NotConverged`]).
+    pub max_rounds: usize,
+}
+
+impl Default for FixOptions {
+    fn default() -> Self {
+        Self {
+            min_applicability: Applicability::Safe,
+            max_rounds: DEFAULT_MAX_ROUNDS,
+        }
+    }
+}
+
+impl FixOptions {
+    /// Safe fixes, plus Unsafe ones when `unsafe_fixes` (the `--unsafe-fixes` flag).
+    pub fn new(unsafe_fixes: bool) -> Self {
+        Self {
+            min_applicability: if unsafe_fixes {
+                Applicability::Unsafe
+            } else {
+                Applicability::Safe
+            },
+            ..Self::default()
+        }
+    }
+
+    /// True when the loop applies `fix`.
+    pub fn allows(&self, fix: &Fix) -> bool {
+        fix.applicability != Applicability::DisplayOnly
+            && fix.applicability >= self.min_applicability
+    }
+}
+
+/// A fix the loop applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedFix {
+    pub rule: &'static str,
+    pub title: String,
+    pub applicability: Applicability,
+    pub effect: DeclaredEffect,
+    /// The 1-based round it was applied in.
+    pub round: usize,
+}
+
+/// Why the loop wrote nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// A round produced a syntax error (of [`Severity::Error`]) the input did not have.
+    /// `line` and `column` (1-based) locate the error in the text that round produced.
+    /// `rules` are the rules whose fix alone produces the error, or, when no single fix
+    /// does, every rule applied in that round.
+    NewSyntaxError {
+        rules: Vec<&'static str>,
+        message: String,
+        line: usize,
+        column: usize,
+    },
+    /// Fixes still applied after [`FixOptions::max_rounds`] rounds; `rules` fired in the
+    /// last rounds.
+    NotConverged { rules: Vec<&'static str> },
+    /// A round produced a text seen before; `rules` fired in the rounds of the cycle.
+    Oscillates { rules: Vec<&'static str> },
+}
+
+impl Refusal {
+    /// The rules involved, sorted, without duplicates.
+    pub fn rules(&self) -> &[&'static str] {
+        match self {
+            Self::NewSyntaxError { rules, .. }
+            | Self::NotConverged { rules }
+            | Self::Oscillates { rules } => rules,
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rules = self.rules().join(", ");
+        match self {
+            Self::NewSyntaxError {
+                message,
+                line,
+                column,
+                ..
+            } => write!(
+                f,
+                "fixes by {rules} would introduce a syntax error at {line}:{column}: {message}"
+            ),
+            Self::NotConverged { .. } => write!(f, "fixes by {rules} do not converge"),
+            Self::Oscillates { .. } => write!(f, "fixes by {rules} undo each other"),
+        }
+    }
+}
+
+/// What [`fix_loop`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixOutcome {
+    /// The fixed text; the input itself when nothing applied or the loop refused.
+    pub text: String,
+    /// The fixes applied, in order (by round, then position); empty when refused.
+    pub applied: Vec<AppliedFix>,
+    /// Rounds that applied fixes (including, when refused, the rounds thrown away).
+    pub rounds: usize,
+    /// The diagnostics of [`FixOutcome::text`], fixable or not, as `check` reported them.
+    pub remaining: Vec<Diagnostic>,
+    /// Set when the loop threw its work away and returned the input.
+    pub refused: Option<Refusal>,
+}
+
+impl FixOutcome {
+    pub fn is_refused(&self) -> bool {
+        self.refused.is_some()
+    }
+
+    /// True when the text differs from the input. Every round yields a text the loop has
+    /// not had before (else it refuses), so this is the same as "some fix applied".
+    pub fn is_changed(&self) -> bool {
+        !self.applied.is_empty()
+    }
+}
+
+/// Error messages of severity [`Severity::Error`], counted. Ranges move as fixes apply, so
+/// errors are compared by message.
+fn error_counts(doc: &Dockerfile) -> HashMap<&str, usize> {
+    let mut counts = HashMap::new();
+    for e in doc.errors() {
+        if e.severity == Severity::Error {
+            *counts.entry(e.message.as_str()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// The first error of `doc` that `before` does not account for.
+fn new_error<'d>(before: &HashMap<&str, usize>, doc: &'d Dockerfile) -> Option<&'d SyntaxError> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    doc.errors()
+        .iter()
+        .filter(|e| e.severity == Severity::Error)
+        .find(|e| {
+            let n = seen.entry(e.message.as_str()).or_insert(0);
+            *n += 1;
+            *n > before.get(e.message.as_str()).copied().unwrap_or(0)
+        })
+}
+
+fn sorted_rules(rules: impl IntoIterator<Item = &'static str>) -> Vec<&'static str> {
+    let mut rules: Vec<_> = rules.into_iter().collect();
+    rules.sort_unstable();
+    rules.dedup();
+    rules
+}
+
+/// Applies fixes to `text` until nothing applies.
+///
+/// Each round parses the text, runs `check`, keeps the diagnostics whose fix `options`
+/// allows, and applies the fixes that can go together ([`apply_fixes`]) in one splice;
+/// the others come back in a later round if `check` still offers them. See the module
+/// documentation for when the loop refuses.
+pub fn fix_loop(
+    text: &str,
+    options: &FixOptions,
+    check: &dyn Fn(&Dockerfile) -> Vec<Diagnostic>,
+) -> FixOutcome {
+    let input_doc = dockopt_syntax::parse(text);
+    let input_errors = error_counts(&input_doc);
+
+    let mut current = text.to_owned();
+    let mut diagnostics = check(&input_doc);
+    // Diagnostics of the input, kept once round 1 replaces them, for a refusal.
+    let mut input_diagnostics: Option<Vec<Diagnostic>> = None;
+    let mut applied: Vec<AppliedFix> = Vec::new();
+    // Rules applied in each round (index = round - 1).
+    let mut round_rules: Vec<Vec<&'static str>> = Vec::new();
+    // Every text the loop has had, with the round that produced it (0 for the input).
+    let mut seen: HashMap<String, usize> = HashMap::from([(text.to_owned(), 0)]);
+
+    let refuse = |refusal: Refusal,
+                  rounds: usize,
+                  diagnostics: Vec<Diagnostic>,
+                  input_diagnostics: Option<Vec<Diagnostic>>| FixOutcome {
+        text: text.to_owned(),
+        applied: Vec::new(),
+        rounds,
+        remaining: input_diagnostics.unwrap_or(diagnostics),
+        refused: Some(refusal),
+    };
+
+    for round in 1.. {
+        let candidates: Vec<(&'static str, &Fix)> = diagnostics
+            .iter()
+            .filter_map(|d| Some((d.rule, d.fix.as_ref().filter(|f| options.allows(f))?)))
+            .collect();
+        let result = apply_fixes(&current, candidates.iter().map(|&(_, f)| f));
+        if result.is_empty() {
+            return FixOutcome {
+                text: current,
+                applied,
+                rounds: round - 1,
+                remaining: diagnostics,
+                refused: None,
+            };
+        }
+        let rules_now = sorted_rules(result.applied.iter().map(|&i| candidates[i].0));
+        if round > options.max_rounds {
+            let start = round_rules.len().saturating_sub(NOT_CONVERGED_WINDOW);
+            let rules = sorted_rules(
+                round_rules[start..]
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .chain(rules_now),
+            );
+            return refuse(
+                Refusal::NotConverged { rules },
+                round - 1,
+                diagnostics,
+                input_diagnostics,
+            );
+        }
+
+        let doc = dockopt_syntax::parse(&result.text);
+        if let Some(error) = new_error(&input_errors, &doc) {
+            // Name the fixes that break the file on their own, if any does.
+            let culprits = sorted_rules(result.applied.iter().filter_map(|&i| {
+                let (rule, fix) = candidates[i];
+                let alone = fix.apply_to(&current)?;
+                new_error(&input_errors, &dockopt_syntax::parse(&alone)).map(|_| rule)
+            }));
+            let at = doc.line_col(error.range.start);
+            let refusal = Refusal::NewSyntaxError {
+                rules: if culprits.is_empty() {
+                    rules_now
+                } else {
+                    culprits
+                },
+                message: error.message.clone(),
+                line: at.line,
+                column: at.column,
+            };
+            return refuse(refusal, round, diagnostics, input_diagnostics);
+        }
+        if let Some(&first) = seen.get(&result.text) {
+            // Rounds first+1 ..= round lead from that text back to it.
+            let rules = sorted_rules(
+                round_rules[first..]
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .chain(rules_now),
+            );
+            return refuse(
+                Refusal::Oscillates { rules },
+                round,
+                diagnostics,
+                input_diagnostics,
+            );
+        }
+        seen.insert(result.text.clone(), round);
+
+        applied.extend(result.applied.iter().map(|&i| {
+            let (rule, fix) = candidates[i];
+            AppliedFix {
+                rule,
+                title: fix.title.clone(),
+                applicability: fix.applicability,
+                effect: fix.effect.clone(),
+                round,
+            }
+        }));
+        round_rules.push(rules_now);
+        current = result.text;
+        let next = check(&doc);
+        let previous = std::mem::replace(&mut diagnostics, next);
+        if round == 1 {
+            input_diagnostics = Some(previous);
+        }
+    }
+    unreachable!("the round counter does not run out")
+}
+
+/// Runs [`fix_loop`] on `text` and again on its result, and checks that the first run was
+/// not refused and that the second changes nothing: no fix applies, the text stays.
+/// Returns the first run's outcome, or why the fixes are not idempotent.
+pub fn check_idempotent(
+    text: &str,
+    options: &FixOptions,
+    check: &dyn Fn(&Dockerfile) -> Vec<Diagnostic>,
+) -> Result<FixOutcome, String> {
+    let first = fix_loop(text, options, check);
+    if let Some(refusal) = &first.refused {
+        return Err(format!("the fix loop refused: {refusal}"));
+    }
+    let second = fix_loop(&first.text, options, check);
+    if let Some(refusal) = &second.refused {
+        return Err(format!(
+            "fixing the fixed text again was refused: {refusal}"
+        ));
+    }
+    if !second.applied.is_empty() || second.text != first.text {
+        let fixes: Vec<String> = second
+            .applied
+            .iter()
+            .map(|f| format!("{}: {}", f.rule, f.title))
+            .collect();
+        return Err(format!(
+            "fixing the fixed text again applied [{}]:\n{}",
+            fixes.join("; "),
+            crate::diff::unified_diff(&first.text, &second.text, "a/fixed", "b/fixed-again", 3)
+        ));
+    }
+    Ok(first)
+}
+
+/// [`check_idempotent`], panicking with its message. For tests.
+#[track_caller]
+pub fn assert_idempotent(
+    text: &str,
+    options: &FixOptions,
+    check: &dyn Fn(&Dockerfile) -> Vec<Diagnostic>,
+) -> FixOutcome {
+    match check_idempotent(text, options, check) {
+        Ok(outcome) => outcome,
+        Err(message) => panic!("not idempotent: {message}"),
+    }
+}
