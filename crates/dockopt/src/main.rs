@@ -3,8 +3,10 @@
 mod check;
 mod debug;
 mod discover;
+mod fix;
 mod input;
 mod rules_cmd;
+mod write;
 
 use std::process::ExitCode;
 
@@ -12,8 +14,8 @@ use clap::{Parser, Subcommand};
 
 /// Rewrites Dockerfiles the way an expert reviewer would, and shows every change first.
 ///
-/// Today dockopt has its parser, its first rules (`dockopt rules`) and the debug commands
-/// that inspect how it reads a file; `check` and `fix` arrive with the fix engine.
+/// `dockopt check` reports, `dockopt fix --dry-run` shows every change as a diff, and
+/// `dockopt fix` applies the Safe ones (Unsafe ones with `--unsafe-fixes`).
 #[derive(Debug, Parser)]
 #[command(name = "dockopt", version, about, long_about)]
 struct Cli {
@@ -25,6 +27,9 @@ struct Cli {
 enum Command {
     /// Report what the rules find; exit 1 when they find something, 2 on errors.
     Check(check::CheckArgs),
+    /// Apply fixes: Safe ones by default, Unsafe ones with --unsafe-fixes; --dry-run shows
+    /// the diff and writes nothing.
+    Fix(fix::FixArgs),
     /// List every rule: its name, whether it fixes, whether it is on by default.
     Rules,
     /// Show one rule's documentation.
@@ -58,6 +63,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Fix(args) => fix::run(&args),
         Command::Rules => rules_cmd::list(),
         Command::Rule { name } => rules_cmd::show(&name),
         Command::Debug(command) => debug::run(command),
