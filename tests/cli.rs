@@ -223,3 +223,93 @@ fn check_exit_codes_and_formats() {
     let out = dockopt(&["check", &format!("{root}/missing")]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn git_in(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+#[test]
+fn fix_refuses_uncommitted_files_unless_allowed() {
+    let dir = tempdir("dirty");
+    let file = dir.join("Dockerfile");
+    std::fs::write(&file, "FROM python:3.12\nADD app.py /app/\n").unwrap();
+    git_in(&dir, &["init", "-q", "."]);
+    git_in(&dir, &["add", "Dockerfile"]);
+    git_in(&dir, &["commit", "-q", "-m", "init"]);
+    std::fs::write(&file, "FROM python:3.12\nADD app.py /srv/\n").unwrap();
+    let path = file.to_str().unwrap();
+
+    let out = dockopt(&["fix", path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .contains("has uncommitted changes; commit or stash them first, or pass --allow-dirty"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "FROM python:3.12\nADD app.py /srv/\n"
+    );
+
+    let out = dockopt(&["fix", "--allow-dirty", path]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "FROM python:3.12\nCOPY app.py /srv/\n"
+    );
+    assert!(
+        stdout(&out).contains("Fixed 1 problem in 1 file; 0 remaining."),
+        "{}",
+        stdout(&out)
+    );
+
+    git_in(&dir, &["commit", "-q", "-am", "fixed"]);
+    let out = dockopt(&["fix", "--dry-run", path]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn fix_from_stdin_writes_the_fixed_text() {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dockopt"))
+        .args(["fix", "--stdin-filename", "svc/Dockerfile"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from python\r\nadd app.py /app/\r\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), "FROM python\r\nCOPY app.py /app/\r\n");
+    assert!(
+        stderr(&out).contains("svc/Dockerfile:1:6: latest-tag:"),
+        "{}",
+        stderr(&out)
+    );
+}

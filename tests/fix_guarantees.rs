@@ -1,0 +1,202 @@
+//! `dockopt fix` end to end over many real files (the corpus when `DOCKOPT_CORPUS` is set,
+//! and always the byte-exact parser fixtures): the dry-run diff applies with `git apply`
+//! and gives exactly what `fix` writes, `--patch` holds the same diff, fixing again changes
+//! nothing, files without fixes keep their bytes and mtime.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn dockopt(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dockopt"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run dockopt")
+}
+
+fn git(dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("run git")
+}
+
+fn sources() -> Vec<PathBuf> {
+    let mut dirs =
+        vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../dockopt-syntax/tests/fixtures")];
+    if let Some(corpus) = std::env::var_os("DOCKOPT_CORPUS") {
+        dirs.push(PathBuf::from(corpus));
+    }
+    let mut files = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "Dockerfile") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// A fresh folder holding a copy of every source, with flat unique names.
+fn copy_all(name: &str, files: &[PathBuf]) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("dockopt-guarantees-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, f) in files.iter().enumerate() {
+        std::fs::copy(f, dir.join(format!("{i:04}.Dockerfile"))).unwrap();
+    }
+    dir
+}
+
+fn read_all(dir: &Path, count: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|i| std::fs::read(dir.join(format!("{i:04}.Dockerfile"))).unwrap())
+        .collect()
+}
+
+#[test]
+fn dry_run_patch_and_fix_agree_and_fixing_again_changes_nothing() {
+    let files = sources();
+    let originals: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let readable: Vec<bool> = originals
+        .iter()
+        .map(|b| std::str::from_utf8(b).is_ok())
+        .collect();
+
+    // 1. The dry-run diff, applied by git.
+    let applied = copy_all("applied", &files);
+    let out = dockopt(&applied, &["fix", "--dry-run", "--unsafe-fixes", "."]);
+    assert!(
+        out.status.code() == Some(1) || out.status.code() == Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let diff = out.stdout;
+    assert!(!diff.is_empty(), "the fixtures have fixable problems");
+    let patch_path = applied.join("../dockopt-guarantees.patch");
+    assert!(git(&applied, &["init", "-q", "."]).status.success());
+    let before_mtimes: Vec<_> = (0..files.len())
+        .map(|i| {
+            std::fs::metadata(applied.join(format!("{i:04}.Dockerfile")))
+                .unwrap()
+                .modified()
+                .unwrap()
+        })
+        .collect();
+
+    // 2. --patch writes the same diff, and touches no Dockerfile.
+    let out = dockopt(
+        &applied,
+        &[
+            "fix",
+            "--unsafe-fixes",
+            "--patch",
+            patch_path.to_str().unwrap(),
+            ".",
+        ],
+    );
+    assert!(
+        out.status.code() == Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&patch_path).unwrap(),
+        diff,
+        "--patch differs from --dry-run"
+    );
+    assert_eq!(
+        read_all(&applied, files.len()),
+        originals,
+        "--patch or --dry-run wrote a Dockerfile"
+    );
+
+    let check = git(
+        &applied,
+        &["apply", "--check", patch_path.to_str().unwrap()],
+    );
+    assert!(
+        check.status.success(),
+        "git apply --check: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        git(&applied, &["apply", patch_path.to_str().unwrap()])
+            .status
+            .success()
+    );
+
+    // 3. fix in place gives the same bytes.
+    let written = copy_all("written", &files);
+    let out = dockopt(&written, &["fix", "--unsafe-fixes", "."]);
+    assert_ne!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fixed = read_all(&written, files.len());
+    assert_eq!(
+        read_all(&applied, files.len()),
+        fixed,
+        "git apply of the dry run differs from fix"
+    );
+
+    // 4. Fixing again changes nothing.
+    let out = dockopt(&written, &["fix", "--dry-run", "--unsafe-fixes", "."]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "second dry run would change:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // 5. Files without fixes keep bytes and mtime; BOM and CRLF survive in fixed files.
+    let changed = std::process::Command::new(env!("CARGO_BIN_EXE_dockopt"))
+        .args(["fix", "--unsafe-fixes", "."])
+        .current_dir(&applied)
+        .output()
+        .unwrap();
+    assert_ne!(changed.status.code(), Some(2));
+    for (i, original) in originals.iter().enumerate() {
+        let path = applied.join(format!("{i:04}.Dockerfile"));
+        let now = std::fs::read(&path).unwrap();
+        if now == *original && readable[i] {
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().modified().unwrap(),
+                before_mtimes[i],
+                "{} rewritten without change",
+                files[i].display()
+            );
+        }
+        if original.starts_with(b"\xef\xbb\xbf") {
+            assert!(
+                now.starts_with(b"\xef\xbb\xbf"),
+                "{}: BOM lost",
+                files[i].display()
+            );
+        }
+        let crlf = |b: &[u8]| b.windows(2).filter(|w| w == b"\r\n").count();
+        let lf = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count();
+        if crlf(original) == lf(original) && lf(original) > 0 {
+            assert_eq!(
+                crlf(&now),
+                lf(&now),
+                "{}: line endings mixed",
+                files[i].display()
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&applied);
+    let _ = std::fs::remove_dir_all(&written);
+    let _ = std::fs::remove_file(&patch_path);
+}
