@@ -21,6 +21,8 @@ pub enum OutputFormat {
     Json,
     /// GitHub Actions workflow commands (annotations).
     Github,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
 }
 
 /// Rule selection flags, shared by `check` and `fix`.
@@ -145,6 +147,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
         OutputFormat::Text => text_report(&checked, args.quiet),
         OutputFormat::Json => json_report(&checked),
         OutputFormat::Github => github_report(&checked),
+        OutputFormat::Sarif => sarif_report(&checked),
     };
     print_stdout(&out);
     if !errors.is_empty() {
@@ -325,4 +328,78 @@ fn github_report(checked: &[Checked]) -> String {
         }
     }
     out
+}
+
+/// SARIF 2.1.0: one run, the rules that fired as `tool.driver.rules`, one result each.
+fn sarif_report(checked: &[Checked]) -> String {
+    use std::collections::BTreeSet;
+    let fired: BTreeSet<&str> = checked
+        .iter()
+        .flat_map(|c| c.diagnostics.iter().map(|d| d.rule))
+        .collect();
+    let rules: Vec<serde_json::Value> = fired
+        .iter()
+        .map(|name| match find_rule(name) {
+            Some(rule) => serde_json::json!({
+                "id": name,
+                "shortDescription": {"text": rule.meta().summary()},
+                "fullDescription": {"text": rule.meta().summary()},
+                "help": {"text": rule.meta().documentation(), "markdown": rule.meta().documentation()},
+            }),
+            None => serde_json::json!({
+                "id": name,
+                "shortDescription": {"text": "BuildKit's parser reports this"},
+            }),
+        })
+        .collect();
+    let region = |file: &Dockerfile, start: usize, end: usize| {
+        let s = file.line_col(start);
+        let e = file.line_col(end);
+        serde_json::json!({"startLine": s.line, "startColumn": s.column, "endLine": e.line, "endColumn": e.column})
+    };
+    let mut results = Vec::new();
+    for c in checked {
+        let uri = c.path.to_string_lossy().replace('\\', "/");
+        let uri = uri.trim_start_matches("./").to_string();
+        for d in &c.diagnostics {
+            let mut result = serde_json::json!({
+                "ruleId": d.rule,
+                "level": if d.rule == "syntax-error" { "error" } else { "warning" },
+                "message": {"text": d.message},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": uri},
+                    "region": region(&c.file, d.range.start, d.range.end),
+                }}],
+            });
+            if let Some(fix) = &d.fix {
+                result["fixes"] = serde_json::json!([{
+                    "description": {"text": format!("{} ({})", fix.title, fix.applicability.name())},
+                    "artifactChanges": [{
+                        "artifactLocation": {"uri": uri},
+                        "replacements": fix.edits.iter().map(|e| serde_json::json!({
+                            "deletedRegion": region(&c.file, e.range.start, e.range.end),
+                            "insertedContent": {"text": e.replacement},
+                        })).collect::<Vec<_>>(),
+                    }],
+                }]);
+            }
+            results.push(result);
+        }
+    }
+    let doc = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "dockopt",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
 }
