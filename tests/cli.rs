@@ -313,3 +313,88 @@ fn fix_from_stdin_writes_the_fixed_text() {
         stderr(&out)
     );
 }
+
+#[test]
+fn config_files_are_found_upward_and_validated() {
+    let dir = tempdir("config");
+    std::fs::create_dir_all(dir.join("svc/legacy")).unwrap();
+    std::fs::create_dir_all(dir.join("other")).unwrap();
+    let naive = "FROM python\nENV A 1\nCMD python -m app\n";
+    for sub in ["svc", "svc/legacy", "other"] {
+        std::fs::write(dir.join(sub).join("Dockerfile"), naive).unwrap();
+    }
+    std::fs::write(
+        dir.join("svc/dockopt.toml"),
+        "ignore = [\"latest-tag\"]\nextend-safe-fixes = [\"exec-form\"]\n\n[per-file-ignores]\n\"legacy/**\" = [\"legacy-key-value\"]\n",
+    )
+    .unwrap();
+    let rules_in = |out: &Output| -> Vec<String> {
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}:{}",
+                    d["file"]
+                        .as_str()
+                        .unwrap()
+                        .rsplit_once(dir.file_name().unwrap().to_str().unwrap())
+                        .unwrap()
+                        .1,
+                    d["rule"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let out = dockopt(&["check", "--output-format", "json", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        rules_in(&out),
+        [
+            "/other/Dockerfile:latest-tag",
+            "/other/Dockerfile:legacy-key-value",
+            "/other/Dockerfile:exec-form",
+            "/svc/Dockerfile:legacy-key-value",
+            "/svc/Dockerfile:exec-form",
+            "/svc/legacy/Dockerfile:exec-form",
+        ]
+    );
+    // extend-safe-fixes makes exec-form's fix Safe under svc/, so plain `fix` applies it there.
+    let out = dockopt(&[
+        "fix",
+        "--dry-run",
+        "--select",
+        "exec-form",
+        dir.to_str().unwrap(),
+    ]);
+    let diff = stdout(&out);
+    assert!(
+        diff.contains("svc/Dockerfile") && diff.contains("svc/legacy/Dockerfile"),
+        "{diff}"
+    );
+    assert!(!diff.contains("other/Dockerfile"), "{diff}");
+
+    std::fs::write(
+        dir.join("svc/dockopt.toml"),
+        "ignore = [\"latest-tag\"]\nselcet = [\"exec-form\"]\n",
+    )
+    .unwrap();
+    let out = dockopt(&["check", dir.join("svc").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("svc/dockopt.toml:2:1: unknown field `selcet`"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(dir.join("svc/dockopt.toml"), "ignore = [\"latest-tags\"]\n").unwrap();
+    let out = dockopt(&["check", dir.join("svc").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("svc/dockopt.toml:1:1: unknown rule latest-tags"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use dockopt_fix::{Applicability, Diagnostic};
 use dockopt_syntax::{Dockerfile, Severity, parse};
-use dockopt_transforms::{Selection, check_file, find_rule};
+use dockopt_transforms::{check_file, find_rule};
+
+use crate::config::{Config, ConfigFinder, Overrides, Settings};
 
 use crate::discover::find_dockerfiles;
 use crate::input::{InputError, read_dockerfile};
@@ -39,13 +41,9 @@ pub struct SelectionArgs {
     pub ignore: Vec<String>,
 }
 
-fn names(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
-
 impl SelectionArgs {
-    /// The selection, or the unknown rule names.
-    pub fn selection(&self) -> Result<Selection, String> {
+    /// The command line's rule choices, checked against the registry.
+    pub fn overrides(&self, unsafe_fixes: bool) -> Result<Overrides, String> {
         let all = self
             .select
             .iter()
@@ -63,14 +61,26 @@ impl SelectionArgs {
                 unknown.join(", ")
             ));
         }
-        let base = match &self.select {
-            Some(only) => Selection::only(&names(only)),
-            None => Selection::defaults(),
-        };
-        Ok(base
-            .with(&names(&self.extend_select))
-            .without(&names(&self.ignore)))
+        Ok(Overrides {
+            select: self.select.clone(),
+            extend_select: self.extend_select.clone(),
+            ignore: self.ignore.clone(),
+            unsafe_fixes,
+        })
     }
+}
+
+/// The settings for one Dockerfile: its nearest config plus the command line.
+pub fn settings_for(
+    path: &Path,
+    finder: &ConfigFinder,
+    overrides: &Overrides,
+) -> Result<Settings, InputError> {
+    let config = finder.for_file(path).map_err(|message| InputError {
+        path: PathBuf::new(),
+        message,
+    })?;
+    Ok(Config::settings(config.as_deref(), path, overrides))
 }
 
 #[derive(Debug, Args)]
@@ -105,11 +115,18 @@ fn syntax_diagnostics(file: &Dockerfile) -> impl Iterator<Item = Diagnostic> + '
     })
 }
 
-pub fn check_one(path: &Path, selection: &Selection) -> Result<Checked, InputError> {
+pub fn check_one(
+    path: &Path,
+    finder: &ConfigFinder,
+    overrides: &Overrides,
+) -> Result<Checked, InputError> {
+    let settings = settings_for(path, finder, overrides)?;
     let text = read_dockerfile(path)?;
     let file = parse(&text);
     let mut diagnostics: Vec<Diagnostic> = syntax_diagnostics(&file).collect();
-    diagnostics.extend(check_file(&file, selection));
+    let mut found = check_file(&file, &settings.selection);
+    settings.adjust(&mut found);
+    diagnostics.extend(found);
     diagnostics.sort_by_key(|d| (d.range.start, d.range.end));
     Ok(Checked {
         path: path.to_path_buf(),
@@ -119,20 +136,21 @@ pub fn check_one(path: &Path, selection: &Selection) -> Result<Checked, InputErr
 }
 
 pub fn run(args: &CheckArgs) -> Outcome {
-    let selection = match args.selection.selection() {
-        Ok(s) => s,
+    let overrides = match args.selection.overrides(false) {
+        Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
             return Outcome::Error;
         }
     };
+    let finder = ConfigFinder::default();
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         args.paths.clone()
     };
     let (files, mut errors) = find_dockerfiles(&paths);
-    let results = crate::debug::parallel_map(&files, |p| check_one(p, &selection));
+    let results = crate::debug::parallel_map(&files, |p| check_one(p, &finder, &overrides));
     let mut checked = Vec::new();
     for result in results {
         match result {
@@ -140,8 +158,12 @@ pub fn run(args: &CheckArgs) -> Outcome {
             Err(e) => errors.push(e),
         }
     }
-    for e in &errors {
-        eprintln!("error: {e}");
+    // A broken config is met by every file under it: say it once.
+    let mut messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    messages.sort();
+    messages.dedup();
+    for m in &messages {
+        eprintln!("error: {m}");
     }
     let out = match args.output_format {
         OutputFormat::Text => text_report(&checked, args.quiet),

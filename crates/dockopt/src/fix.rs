@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use dockopt_fix::{FixOptions, FixOutcome, fix_loop, patch};
 use dockopt_syntax::parse;
-use dockopt_transforms::{Selection, check_file};
+use dockopt_transforms::check_file;
 
-use crate::check::SelectionArgs;
+use crate::check::{SelectionArgs, settings_for};
+use crate::config::{ConfigFinder, Settings};
 use crate::discover::find_dockerfiles;
 use crate::input::read_dockerfile;
 use crate::write::{has_uncommitted_changes, write_if_unchanged};
@@ -69,21 +70,32 @@ fn diff_path(path: &Path) -> String {
         .to_string()
 }
 
-fn fix_text(text: &str, selection: &Selection, options: &FixOptions) -> FixOutcome {
-    fix_loop(text, options, &|file| check_file(file, selection))
+fn fix_text(text: &str, settings: &Settings) -> FixOutcome {
+    let options = FixOptions::new(settings.unsafe_fixes);
+    fix_loop(text, &options, &|file| {
+        let mut diagnostics = check_file(file, &settings.selection);
+        settings.adjust(&mut diagnostics);
+        diagnostics
+    })
 }
 
 pub fn run(args: &FixArgs) -> Outcome {
-    let selection = match args.selection.selection() {
-        Ok(s) => s,
+    let overrides = match args.selection.overrides(args.unsafe_fixes) {
+        Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
             return Outcome::Error;
         }
     };
-    let options = FixOptions::new(args.unsafe_fixes);
+    let finder = ConfigFinder::default();
     if let Some(name) = &args.stdin_filename {
-        return fix_stdin(name, &selection, &options);
+        return match settings_for(name, &finder, &overrides) {
+            Ok(settings) => fix_stdin(name, &settings),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Outcome::Error
+            }
+        };
     }
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
@@ -92,9 +104,10 @@ pub fn run(args: &FixArgs) -> Outcome {
     };
     let (files, mut errors) = find_dockerfiles(&paths);
     let results = crate::debug::parallel_map(&files, |path| {
+        let settings = settings_for(path, &finder, &overrides)?;
         read_dockerfile(path).map(|original| FileResult {
             path: path.clone(),
-            outcome: fix_text(&original, &selection, &options),
+            outcome: fix_text(&original, &settings),
             original,
         })
     });
@@ -106,8 +119,12 @@ pub fn run(args: &FixArgs) -> Outcome {
         }
     }
     let mut failed = !errors.is_empty();
-    for e in &errors {
-        eprintln!("error: {e}");
+    // A broken config is met by every file under it: say it once.
+    let mut messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    messages.sort();
+    messages.dedup();
+    for m in &messages {
+        eprintln!("error: {m}");
     }
     for r in fixed.iter().filter(|r| r.outcome.is_refused()) {
         failed = true;
@@ -240,7 +257,7 @@ fn write_new_file(path: &Path, content: &str) -> Result<(), String> {
     })
 }
 
-fn fix_stdin(name: &Path, selection: &Selection, options: &FixOptions) -> Outcome {
+fn fix_stdin(name: &Path, settings: &Settings) -> Outcome {
     let mut bytes = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
         eprintln!("error: stdin: {e}");
@@ -250,7 +267,7 @@ fn fix_stdin(name: &Path, selection: &Selection, options: &FixOptions) -> Outcom
         eprintln!("error: {}: stdin is not valid UTF-8", name.display());
         return Outcome::Error;
     };
-    let outcome = fix_text(&text, selection, options);
+    let outcome = fix_text(&text, settings);
     if let Some(refusal) = &outcome.refused {
         eprintln!("error: {}: not fixed: {refusal}", name.display());
         print_stdout(&text);

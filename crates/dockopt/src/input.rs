@@ -14,6 +14,9 @@ pub struct InputError {
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.as_os_str().is_empty() {
+            return f.write_str(&self.message);
+        }
         // Messages that start with `line:col:` attach to the path like a compiler's do.
         let sep = if self.message.starts_with(|c: char| c.is_ascii_digit()) {
             ":"

@@ -1,6 +1,7 @@
 //! The `dockopt` command line.
 
 mod check;
+mod config;
 mod debug;
 mod discover;
 mod fix;
