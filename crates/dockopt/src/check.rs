@@ -8,6 +8,7 @@ use dockopt_fix::{Applicability, Diagnostic};
 use dockopt_syntax::{Dockerfile, Severity, parse};
 use dockopt_transforms::{check_file, find_rule};
 
+use crate::color::{ColorChoice, Palette, Style};
 use crate::config::{Config, ConfigFinder, Overrides, Settings};
 
 use crate::discover::find_dockerfiles;
@@ -95,6 +96,9 @@ pub struct CheckArgs {
     /// Print diagnostics only, no code frames or summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Colour the text output (`auto`: on a terminal, unless NO_COLOR is set).
+    #[arg(long, value_enum, default_value_t)]
+    pub color: ColorChoice,
 }
 
 /// One checked file.
@@ -166,7 +170,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
         eprintln!("error: {m}");
     }
     let out = match args.output_format {
-        OutputFormat::Text => text_report(&checked, args.quiet),
+        OutputFormat::Text => text_report(&checked, args.quiet, Palette::new(args.color)),
         OutputFormat::Json => json_report(&checked),
         OutputFormat::Github => github_report(&checked),
         OutputFormat::Sarif => sarif_report(&checked),
@@ -190,7 +194,7 @@ fn fix_marker(d: &Diagnostic) -> &'static str {
 }
 
 /// The lines of `range` with a caret line under the first, numbered as in the file.
-fn code_frame(file: &Dockerfile, d: &Diagnostic) -> String {
+fn code_frame(file: &Dockerfile, d: &Diagnostic, palette: Palette) -> String {
     let start = file.line_col(d.range.start);
     let index = file.line_index();
     let line_start = index.line_start(start.line - 1).unwrap_or(0);
@@ -215,11 +219,11 @@ fn code_frame(file: &Dockerfile, d: &Diagnostic) -> String {
         line,
         "",
         pad,
-        "^".repeat(caret_len)
+        palette.paint(Style::Red, &"^".repeat(caret_len))
     )
 }
 
-fn text_report(checked: &[Checked], quiet: bool) -> String {
+fn text_report(checked: &[Checked], quiet: bool, palette: Palette) -> String {
     let mut out = String::new();
     let (mut total, mut safe, mut unsafe_fixes, mut files_with) = (0, 0, 0, 0);
     for c in checked {
@@ -234,16 +238,21 @@ fn text_report(checked: &[Checked], quiet: bool) -> String {
                 _ => {}
             }
             let at = c.file.line_col(d.range.start);
+            let rule_style = if d.rule == "syntax-error" {
+                Style::Red
+            } else {
+                Style::Yellow
+            };
             let _ = writeln!(
                 out,
-                "{}:{at}: {}: {}{}",
-                c.path.display(),
-                d.rule,
+                "{}: {}: {}{}",
+                palette.paint(Style::Bold, &format!("{}:{at}", c.path.display())),
+                palette.paint(rule_style, d.rule),
                 d.message,
-                fix_marker(d)
+                palette.paint(Style::Cyan, fix_marker(d))
             );
             if !quiet {
-                out.push_str(&code_frame(&c.file, d));
+                out.push_str(&code_frame(&c.file, d, palette));
             }
         }
     }
@@ -265,15 +274,20 @@ fn text_report(checked: &[Checked], quiet: bool) -> String {
             checked.len(),
             if checked.len() == 1 { "" } else { "s" }
         );
-        if safe > 0 || unsafe_fixes > 0 {
-            let _ = write!(out, " ([*] {safe} fixable with `dockopt fix`");
-            if unsafe_fixes > 0 {
+        match (safe, unsafe_fixes) {
+            (0, 0) => {}
+            (0, u) => {
+                let _ = write!(out, " ({u} fixable with `dockopt fix --unsafe-fixes`)");
+            }
+            (s, 0) => {
+                let _ = write!(out, " ([*] {s} fixable with `dockopt fix`)");
+            }
+            (s, u) => {
                 let _ = write!(
                     out,
-                    ", {unsafe_fixes} more with `dockopt fix --unsafe-fixes`"
+                    " ([*] {s} fixable with `dockopt fix`, {u} more with `dockopt fix --unsafe-fixes`)"
                 );
             }
-            out.push(')');
         }
         out.push_str(".\n");
     }

@@ -10,6 +10,7 @@ use dockopt_syntax::parse;
 use dockopt_transforms::check_file;
 
 use crate::check::{SelectionArgs, settings_for};
+use crate::color::{ColorChoice, Palette};
 use crate::config::{ConfigFinder, Settings};
 use crate::discover::find_dockerfiles;
 use crate::input::read_dockerfile;
@@ -44,6 +45,10 @@ pub struct FixArgs {
     /// Print only errors and the diff.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Colour the --dry-run diff (`auto`: on a terminal, unless NO_COLOR is set). Patch
+    /// files are never coloured.
+    #[arg(long, value_enum, default_value_t)]
+    pub color: ColorChoice,
 }
 
 struct FileResult {
@@ -156,7 +161,7 @@ pub fn run(args: &FixArgs) -> Outcome {
                 return Outcome::Error;
             }
         } else {
-            print_stdout(&diff);
+            print_stdout(&Palette::new(args.color).diff(&diff));
         }
         if !args.quiet {
             let verb = if args.patch.is_some() {

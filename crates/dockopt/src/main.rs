@@ -1,6 +1,7 @@
 //! The `dockopt` command line.
 
 mod check;
+mod color;
 mod config;
 mod debug;
 mod discover;
