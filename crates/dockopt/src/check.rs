@@ -154,7 +154,8 @@ pub fn run(args: &CheckArgs) -> Outcome {
         args.paths.clone()
     };
     let (files, mut errors) = find_dockerfiles(&paths);
-    let results = crate::debug::parallel_map(&files, |p| check_one(p, &finder, &overrides));
+    let results =
+        crate::parallel::parallel_map(&files, "checking", |p| check_one(p, &finder, &overrides));
     let mut checked = Vec::new();
     for result in results {
         match result {

@@ -7,6 +7,7 @@ use dockopt_syntax::{Dockerfile, InstructionKind, Severity, parse};
 
 use crate::discover::find_dockerfiles;
 use crate::input::read_dockerfile;
+use crate::parallel::parallel_map;
 use crate::{Outcome, print_stdout};
 
 #[derive(Debug, Subcommand)]
@@ -112,7 +113,7 @@ fn roundtrip(paths: &[PathBuf]) -> Outcome {
     for e in &walk_errors {
         eprintln!("error: {e}");
     }
-    let results = parallel_map(&files, |p| roundtrip_one(p));
+    let results = parallel_map(&files, "re-printing", |p| roundtrip_one(p));
     let (mut identical, mut differ, mut unreadable) = (0, 0, 0);
     for (path, result) in files.iter().zip(&results) {
         match result {
@@ -146,22 +147,6 @@ fn roundtrip(paths: &[PathBuf]) -> Outcome {
     } else {
         Outcome::Clean
     }
-}
-
-/// Maps `f` over `items` on all cores, keeping the order.
-pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("worker thread panicked"))
-            .collect()
-    })
 }
 
 /// Each shell-form RUN (ONBUILD's too): its commands with their contexts, the operators

@@ -108,7 +108,7 @@ pub fn run(args: &FixArgs) -> Outcome {
         args.paths.clone()
     };
     let (files, mut errors) = find_dockerfiles(&paths);
-    let results = crate::debug::parallel_map(&files, |path| {
+    let results = crate::parallel::parallel_map(&files, "fixing", |path| {
         let settings = settings_for(path, &finder, &overrides)?;
         read_dockerfile(path).map(|original| FileResult {
             path: path.clone(),

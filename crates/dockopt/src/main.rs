@@ -7,6 +7,7 @@ mod debug;
 mod discover;
 mod fix;
 mod input;
+mod parallel;
 mod rules_cmd;
 mod write;
 
