@@ -398,3 +398,45 @@ fn config_files_are_found_upward_and_validated() {
         stderr(&out)
     );
 }
+
+#[test]
+fn context_flag_lets_add_to_copy_look_at_sources() {
+    let dir = tempdir("context");
+    std::fs::create_dir_all(dir.join("docker")).unwrap();
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::write(
+        dir.join("docker/Dockerfile"),
+        "FROM python:3.12\nADD data /srv/data\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("app/data"), "plain text, not an archive\n").unwrap();
+    let dockerfile = dir.join("docker/Dockerfile");
+    let dockerfile = dockerfile.to_str().unwrap();
+
+    // Default context (the Dockerfile's folder) has no `data`: the fix stays Unsafe.
+    let out = dockopt(&["fix", "--dry-run", dockerfile]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let app = dir.join("app");
+    let out = dockopt(&[
+        "fix",
+        "--dry-run",
+        "--context",
+        app.to_str().unwrap(),
+        dockerfile,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("+COPY data /srv/data"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = dockopt(&[
+        "check",
+        "--context",
+        dir.join("nope").to_str().unwrap(),
+        dockerfile,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--context"), "{}", stderr(&out));
+}

@@ -6,11 +6,13 @@
 //! a parsed file through [`CheckContext`] and return diagnostics with fixes; they never
 //! print or touch the file system.
 
+mod context;
 mod knowledge;
 mod registry;
 pub mod rules;
 mod runner;
 
+pub use context::{BuildContext, EntryKind};
 pub use knowledge::Knowledge;
 pub use registry::{CheckContext, FixAvailability, Rule, RuleMeta, all_rules, find_rule};
-pub use runner::{Selection, check_file};
+pub use runner::{Selection, check_file, check_file_in};

@@ -3,7 +3,7 @@
 use dockopt_fix::Diagnostic;
 use dockopt_syntax::Dockerfile;
 
-use crate::Knowledge;
+use crate::{BuildContext, Knowledge};
 
 /// Whether a rule offers fixes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +75,9 @@ impl RuleMeta {
 pub struct CheckContext<'a> {
     pub file: &'a Dockerfile,
     pub knowledge: &'a Knowledge,
+    /// The build context, when the caller knows it (`--context`, default: the Dockerfile's
+    /// folder); rules that can use it must still work without it.
+    pub build_context: Option<&'a BuildContext>,
 }
 
 /// A rule: metadata plus a check over one parsed file.

@@ -10,7 +10,7 @@
 use dockopt_fix::Diagnostic;
 use dockopt_syntax::{Dockerfile, ItemKind, TextRange};
 
-use crate::{CheckContext, Knowledge, Rule, all_rules};
+use crate::{BuildContext, CheckContext, Knowledge, Rule, all_rules};
 
 /// Which rules run.
 #[derive(Clone, Debug)]
@@ -142,9 +142,19 @@ fn suppressions(file: &Dockerfile) -> Vec<Suppression> {
 
 /// The diagnostics of the selected rules on `file`, sorted by position, suppressions applied.
 pub fn check_file(file: &Dockerfile, selection: &Selection) -> Vec<Diagnostic> {
+    check_file_in(file, selection, None)
+}
+
+/// [`check_file`] with the build context, for rules that look at it.
+pub fn check_file_in(
+    file: &Dockerfile,
+    selection: &Selection,
+    build_context: Option<&BuildContext>,
+) -> Vec<Diagnostic> {
     let ctx = CheckContext {
         file,
         knowledge: Knowledge::get(),
+        build_context,
     };
     let suppressions = suppressions(file);
     let mut diagnostics: Vec<Diagnostic> = selection

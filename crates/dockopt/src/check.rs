@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use dockopt_fix::{Applicability, Diagnostic};
 use dockopt_syntax::{Dockerfile, Severity, parse};
-use dockopt_transforms::{check_file, find_rule};
+use dockopt_transforms::{check_file_in, find_rule};
 
 use crate::color::{ColorChoice, Palette, Style};
 use crate::config::{Config, ConfigFinder, Overrides, Settings};
@@ -40,6 +40,10 @@ pub struct SelectionArgs {
     /// Do not run these rules.
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub ignore: Vec<String>,
+    /// The build context folder (default: each Dockerfile's folder). Rules look at it
+    /// read-only, e.g. to tell whether an ADD source is an archive.
+    #[arg(long, value_name = "DIR")]
+    pub context: Option<PathBuf>,
 }
 
 impl SelectionArgs {
@@ -62,7 +66,13 @@ impl SelectionArgs {
                 unknown.join(", ")
             ));
         }
+        if let Some(dir) = &self.context
+            && !dir.is_dir()
+        {
+            return Err(format!("--context {}: not a folder", dir.display()));
+        }
         Ok(Overrides {
+            context: self.context.clone(),
             select: self.select.clone(),
             extend_select: self.extend_select.clone(),
             ignore: self.ignore.clone(),
@@ -128,7 +138,8 @@ pub fn check_one(
     let text = read_dockerfile(path)?;
     let file = parse(&text);
     let mut diagnostics: Vec<Diagnostic> = syntax_diagnostics(&file).collect();
-    let mut found = check_file(&file, &settings.selection);
+    let context = settings.build_context(path);
+    let mut found = check_file_in(&file, &settings.selection, Some(&context));
     settings.adjust(&mut found);
     diagnostics.extend(found);
     diagnostics.sort_by_key(|d| (d.range.start, d.range.end));

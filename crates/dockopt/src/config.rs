@@ -5,6 +5,7 @@
 //! extend-select = []                        # added to the defaults (or to select)
 //! ignore = ["latest-tag"]
 //! unsafe-fixes = false                      # as --unsafe-fixes
+//! context = "."                             # the build context, relative to this file
 //! extend-safe-fixes = ["exec-form"]         # treat these rules' Unsafe fixes as Safe
 //! extend-unsafe-fixes = ["keyword-casing"]  # treat these rules' Safe fixes as Unsafe
 //!
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use dockopt_fix::{Applicability, Diagnostic};
-use dockopt_transforms::{Selection, find_rule};
+use dockopt_transforms::{BuildContext, Selection, find_rule};
 use serde::Deserialize;
 
 pub const CONFIG_NAMES: [&str; 2] = ["dockopt.toml", ".dockopt.toml"];
@@ -32,6 +33,7 @@ pub struct ConfigFile {
     #[serde(default)]
     pub ignore: Vec<String>,
     pub unsafe_fixes: Option<bool>,
+    pub context: Option<PathBuf>,
     #[serde(default)]
     pub extend_safe_fixes: Vec<String>,
     #[serde(default)]
@@ -51,6 +53,7 @@ pub struct Config {
 /// The CLI's say, which wins over the config.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
+    pub context: Option<PathBuf>,
     pub select: Option<Vec<String>>,
     pub extend_select: Vec<String>,
     pub ignore: Vec<String>,
@@ -62,11 +65,22 @@ pub struct Overrides {
 pub struct Settings {
     pub selection: Selection,
     pub unsafe_fixes: bool,
+    /// The build context when given (flag or config); else each Dockerfile's folder.
+    pub context: Option<PathBuf>,
     extend_safe: Vec<String>,
     extend_unsafe: Vec<String>,
 }
 
 impl Settings {
+    /// The build context for `dockerfile`.
+    pub fn build_context(&self, dockerfile: &Path) -> BuildContext {
+        let folder = dockerfile
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        BuildContext::new(self.context.clone().unwrap_or_else(|| folder.to_path_buf()))
+    }
+
     /// Moves fixes between Safe and Unsafe as `extend-safe-fixes`/`extend-unsafe-fixes` say.
     pub fn adjust(&self, diagnostics: &mut [Diagnostic]) {
         for d in diagnostics {
@@ -181,9 +195,14 @@ impl Config {
                 }
             }
         }
+        let config_context = config.and_then(|c| {
+            let folder = c.path.parent().unwrap_or(Path::new("."));
+            c.file.context.as_ref().map(|dir| folder.join(dir))
+        });
         Settings {
             selection,
             unsafe_fixes: cli.unsafe_fixes || file.unsafe_fixes.unwrap_or(false),
+            context: cli.context.clone().or(config_context),
             extend_safe: file.extend_safe_fixes.clone(),
             extend_unsafe: file.extend_unsafe_fixes.clone(),
         }

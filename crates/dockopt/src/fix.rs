@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use dockopt_fix::{FixOptions, FixOutcome, fix_loop, patch};
 use dockopt_syntax::parse;
-use dockopt_transforms::check_file;
+use dockopt_transforms::check_file_in;
 
 use crate::check::{SelectionArgs, settings_for};
 use crate::color::{ColorChoice, Palette};
@@ -75,10 +75,11 @@ fn diff_path(path: &Path) -> String {
         .to_string()
 }
 
-fn fix_text(text: &str, settings: &Settings) -> FixOutcome {
+fn fix_text(text: &str, settings: &Settings, path: &Path) -> FixOutcome {
     let options = FixOptions::new(settings.unsafe_fixes);
+    let context = settings.build_context(path);
     fix_loop(text, &options, &|file| {
-        let mut diagnostics = check_file(file, &settings.selection);
+        let mut diagnostics = check_file_in(file, &settings.selection, Some(&context));
         settings.adjust(&mut diagnostics);
         diagnostics
     })
@@ -112,7 +113,7 @@ pub fn run(args: &FixArgs) -> Outcome {
         let settings = settings_for(path, &finder, &overrides)?;
         read_dockerfile(path).map(|original| FileResult {
             path: path.clone(),
-            outcome: fix_text(&original, &settings),
+            outcome: fix_text(&original, &settings, path),
             original,
         })
     });
@@ -272,7 +273,7 @@ fn fix_stdin(name: &Path, settings: &Settings) -> Outcome {
         eprintln!("error: {}: stdin is not valid UTF-8", name.display());
         return Outcome::Error;
     };
-    let outcome = fix_text(&text, settings);
+    let outcome = fix_text(&text, settings, name);
     if let Some(refusal) = &outcome.refused {
         eprintln!("error: {}: not fixed: {refusal}", name.display());
         print_stdout(&text);

@@ -2,7 +2,7 @@ use dockopt_fix::{Applicability, DeclaredEffect, Diagnostic, Edit, Fix};
 use dockopt_syntax::InstructionKind;
 
 use crate::rules::keyword_like;
-use crate::{CheckContext, FixAvailability, Rule, RuleMeta, declare_rule};
+use crate::{CheckContext, EntryKind, FixAvailability, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     /// ## What it does
@@ -24,11 +24,14 @@ declare_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// Safe when every source is a folder or a file whose name says it is not an archive
-    /// (`.py`, `.json`, `.txt`, ...): `ADD` and `COPY` then put the same files in the image.
-    /// Unsafe otherwise (globs, names without a telling extension): if a source is a tar
-    /// archive, `ADD` unpacks it and `COPY` does not. No fix for URLs, git sources, archive
-    /// names, or `ADD`-only flags (`--checksum`, `--keep-git-dir`, `--unpack`).
+    /// Safe when every source is a folder or a file that is not an archive: `ADD` and `COPY`
+    /// then put the same files in the image. dockopt looks in the build context (`--context`,
+    /// default the Dockerfile's folder) and reads a file's first bytes, as BuildKit decides by
+    /// content; without the context it trusts names only when they say "not an archive"
+    /// (`.py`, `.json`, `.txt`, ...). Unsafe otherwise (globs, variables, files it cannot
+    /// see): if a source is a tar archive, `ADD` unpacks it and `COPY` does not. No fix for
+    /// URLs, git sources, archives, or `ADD`-only flags (`--checksum`, `--keep-git-dir`,
+    /// `--unpack`).
     ///
     /// ## References
     /// hadolint DL3020; Docker best practices, "ADD or COPY".
@@ -75,6 +78,16 @@ impl Rule for AddToCopy {
             }
             if source.contains(['*', '?', '[', '$']) {
                 return Source::Unknown;
+            }
+            // With the build context at hand, look: BuildKit decides by content, not name.
+            if let Some(context) = ctx.build_context {
+                match (context.kind(source), context.is_archive(source)) {
+                    (Some(EntryKind::Folder), _) | (Some(EntryKind::File), Some(false)) => {
+                        return Source::Plain;
+                    }
+                    (Some(EntryKind::File), Some(true)) => return Source::NeedsAdd,
+                    _ => {}
+                }
             }
             if source == "." || source.ends_with('/') {
                 return Source::Plain;
@@ -192,6 +205,38 @@ mod tests {
         ] {
             assert!(check(&AddToCopy, text).is_empty(), "{text}");
         }
+    }
+
+    #[test]
+    fn the_build_context_decides_by_content() {
+        use crate::{BuildContext, CheckContext, Knowledge, Rule};
+        let dir = std::env::temp_dir().join(format!("dockopt-add-ctx-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("conf")).unwrap();
+        std::fs::write(dir.join("data"), "plain").unwrap();
+        std::fs::write(dir.join("bundle"), [0x1f, 0x8b, 8, 0]).unwrap();
+        let context = BuildContext::new(&dir);
+        let text = "FROM a\nADD data conf /x/\nADD bundle /y/\nADD missing /z/\n";
+        let file = dockopt_syntax::parse(text);
+        let d = AddToCopy.check(&CheckContext {
+            file: &file,
+            knowledge: Knowledge::get(),
+            build_context: Some(&context),
+        });
+        let lines: Vec<_> = d
+            .iter()
+            .map(|d| {
+                (
+                    file.line_col(d.range.start).line,
+                    d.fix.as_ref().unwrap().applicability,
+                )
+            })
+            .collect();
+        // `bundle` is gzip: ADD unpacks it, so that one stays; `missing` cannot be seen.
+        assert_eq!(
+            lines,
+            [(2, Applicability::Safe), (4, Applicability::Unsafe)]
+        );
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub(crate) mod test_support {
         rule.check(&CheckContext {
             file: &file,
             knowledge: Knowledge::get(),
+            build_context: None,
         })
     }
 
