@@ -389,6 +389,21 @@ fn config_files_are_found_upward_and_validated() {
         stderr(&out)
     );
 
+    std::fs::write(
+        dir.join("svc/dockopt.toml"),
+        "ignore = []\n\n[rules.secret-in-env]\nallow = \"X\"\n",
+    )
+    .unwrap();
+    let out = dockopt(&["check", dir.join("svc").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "svc/dockopt.toml:3:1: [rules.secret-in-env]: `allow` must be a list of strings"
+        ),
+        "{}",
+        stderr(&out)
+    );
+
     std::fs::write(dir.join("svc/dockopt.toml"), "ignore = [\"latest-tags\"]\n").unwrap();
     let out = dockopt(&["check", dir.join("svc").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));

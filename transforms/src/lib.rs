@@ -8,11 +8,13 @@
 
 mod context;
 mod knowledge;
+mod options;
 mod registry;
 pub mod rules;
 mod runner;
 
 pub use context::{BuildContext, EntryKind};
 pub use knowledge::Knowledge;
+pub use options::{OptionKind, OptionMeta, RuleOptions};
 pub use registry::{CheckContext, FixAvailability, Rule, RuleMeta, all_rules, find_rule};
 pub use runner::{Selection, check_file, check_file_in};

@@ -3,7 +3,7 @@
 use dockopt_fix::Diagnostic;
 use dockopt_syntax::Dockerfile;
 
-use crate::{BuildContext, Knowledge};
+use crate::{BuildContext, Knowledge, OptionMeta, RuleOptions};
 
 /// Whether a rule offers fixes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +35,8 @@ pub struct RuleMeta {
     pub doc: &'static str,
     pub default_enabled: bool,
     pub fix: FixAvailability,
+    /// Options the rule reads from `[rules.NAME]` in the config.
+    pub options: &'static [OptionMeta],
 }
 
 impl RuleMeta {
@@ -78,6 +80,8 @@ pub struct CheckContext<'a> {
     /// The build context, when the caller knows it (`--context`, default: the Dockerfile's
     /// folder); rules that can use it must still work without it.
     pub build_context: Option<&'a BuildContext>,
+    /// Per-rule options from the config.
+    pub options: &'a RuleOptions,
 }
 
 /// A rule: metadata plus a check over one parsed file.
@@ -94,7 +98,8 @@ macro_rules! declare_rule {
         pub struct $name:ident {
             name: $kebab:literal,
             default_enabled: $enabled:expr,
-            fix: $fix:expr $(,)?
+            fix: $fix:expr
+            $(, options: $options:expr)? $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -107,9 +112,12 @@ macro_rules! declare_rule {
                 doc: concat!($($doc, "\n"),*),
                 default_enabled: $enabled,
                 fix: $fix,
+                options: $crate::declare_rule!(@options $($options)?),
             };
         }
     };
+    (@options) => { &[] };
+    (@options $options:expr) => { $options };
 }
 
 /// Every rule, in the order they run and are listed.

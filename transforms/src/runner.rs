@@ -10,12 +10,13 @@
 use dockopt_fix::Diagnostic;
 use dockopt_syntax::{Dockerfile, ItemKind, TextRange};
 
-use crate::{BuildContext, CheckContext, Knowledge, Rule, all_rules};
+use crate::{BuildContext, CheckContext, Knowledge, Rule, RuleOptions, all_rules};
 
 /// Which rules run.
 #[derive(Clone, Debug)]
 pub struct Selection {
     rules: Vec<&'static dyn Rule>,
+    options: RuleOptions,
 }
 
 impl Selection {
@@ -27,6 +28,7 @@ impl Selection {
                 .copied()
                 .filter(|r| r.meta().default_enabled)
                 .collect(),
+            options: RuleOptions::default(),
         }
     }
 
@@ -38,6 +40,7 @@ impl Selection {
                 .copied()
                 .filter(|r| names.contains(&r.meta().name))
                 .collect(),
+            options: RuleOptions::default(),
         }
     }
 
@@ -56,6 +59,13 @@ impl Selection {
     #[must_use]
     pub fn without(mut self, names: &[&str]) -> Self {
         self.rules.retain(|r| !names.contains(&r.meta().name));
+        self
+    }
+
+    /// Configures the rules with `[rules.NAME]` options.
+    #[must_use]
+    pub fn with_options(mut self, options: RuleOptions) -> Self {
+        self.options = options;
         self
     }
 
@@ -155,6 +165,7 @@ pub fn check_file_in(
         file,
         knowledge: Knowledge::get(),
         build_context,
+        options: &selection.options,
     };
     let suppressions = suppressions(file);
     let mut diagnostics: Vec<Diagnostic> = selection

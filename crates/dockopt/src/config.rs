@@ -11,6 +11,9 @@
 //!
 //! [per-file-ignores]
 //! "legacy/**" = ["legacy-key-value"]        # globs relative to the config's folder
+//!
+//! [rules.secret-in-env]                     # per-rule options (`dockopt rule NAME`)
+//! allow = ["PUBLIC_API_KEY"]
 //! ```
 //! Unknown keys and unknown rule names are errors, reported with file:line.
 
@@ -19,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use dockopt_fix::{Applicability, Diagnostic};
-use dockopt_transforms::{BuildContext, Selection, find_rule};
+use dockopt_transforms::{BuildContext, RuleOptions, Selection, find_rule};
 use serde::Deserialize;
 
 pub const CONFIG_NAMES: [&str; 2] = ["dockopt.toml", ".dockopt.toml"];
@@ -40,6 +43,8 @@ pub struct ConfigFile {
     pub extend_unsafe_fixes: Vec<String>,
     #[serde(default)]
     pub per_file_ignores: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub rules: BTreeMap<String, toml::Table>,
 }
 
 /// A loaded config: the file, its folder, and the compiled per-file globs.
@@ -48,6 +53,7 @@ pub struct Config {
     pub path: PathBuf,
     pub file: ConfigFile,
     per_file: Vec<(globset::GlobMatcher, Vec<String>)>,
+    options: RuleOptions,
 }
 
 /// The CLI's say, which wins over the config.
@@ -152,6 +158,15 @@ impl Config {
                 unknown.join(", ")
             ));
         }
+        let options = RuleOptions::new(file.rules.clone()).map_err(|message| {
+            // Point at the table the message names: `[rules.NAME]`.
+            let table = message.split(']').next().unwrap_or_default();
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with(table) && !table.is_empty())
+                .map_or(String::new(), |l| format!("{}:1: ", l + 1));
+            format!("{}:{line}{message}", path.display())
+        })?;
         let mut per_file = Vec::new();
         for (pattern, rules) in &file.per_file_ignores {
             let glob = globset::GlobBuilder::new(pattern)
@@ -164,6 +179,7 @@ impl Config {
             path: path.to_path_buf(),
             file,
             per_file,
+            options,
         })
     }
 
@@ -194,6 +210,9 @@ impl Config {
                     }
                 }
             }
+        }
+        if let Some(config) = config {
+            selection = selection.with_options(config.options.clone());
         }
         let config_context = config.and_then(|c| {
             let folder = c.path.parent().unwrap_or(Path::new("."));

@@ -222,6 +222,7 @@ mod tests {
             file: &file,
             knowledge: Knowledge::get(),
             build_context: Some(&context),
+            options: &crate::RuleOptions::default(),
         });
         let lines: Vec<_> = d
             .iter()

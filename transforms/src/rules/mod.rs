@@ -76,6 +76,7 @@ pub(crate) mod test_support {
             file: &file,
             knowledge: Knowledge::get(),
             build_context: None,
+            options: &crate::RuleOptions::default(),
         })
     }
 

@@ -2,7 +2,7 @@ use dockopt_fix::Diagnostic;
 use dockopt_syntax::InstructionKind;
 
 use crate::knowledge::Secrets;
-use crate::{CheckContext, FixAvailability, Rule, RuleMeta, declare_rule};
+use crate::{CheckContext, FixAvailability, OptionKind, OptionMeta, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     /// ## What it does
@@ -28,16 +28,24 @@ declare_rule! {
     /// ## Fix safety
     /// No fix: moving a secret changes how the image is built and run.
     ///
+    /// ## Options
+    /// - `extra-names`: more name words that mean "secret" (`["pin", "salt"]`).
+    /// - `allow`: names never reported (`["PUBLIC_API_KEY"]`).
+    ///
     /// ## References
-    /// hadolint DL3000-series has none; BuildKit check SecretsUsedInArgOrEnv.
+    /// hadolint has no such rule; BuildKit check SecretsUsedInArgOrEnv.
     pub struct SecretInEnv {
         name: "secret-in-env",
         default_enabled: true,
         fix: FixAvailability::None,
+        options: &[
+            OptionMeta { name: "extra-names", kind: OptionKind::Strings, doc: "more name words that mean secret" },
+            OptionMeta { name: "allow", kind: OptionKind::Strings, doc: "names never reported" },
+        ],
     }
 }
 
-fn looks_secret(name: &str, secrets: &Secrets) -> bool {
+fn looks_secret(name: &str, secrets: &Secrets, extra_words: &[String]) -> bool {
     let lower = name.to_ascii_lowercase();
     if secrets
         .harmless_suffixes
@@ -51,9 +59,13 @@ fn looks_secret(name: &str, secrets: &Secrets) -> bool {
             .name_suffixes
             .iter()
             .any(|s| lower.ends_with(s.as_str()))
-        || lower
-            .split(['_', '-', '.'])
-            .any(|word| secrets.name_words.iter().any(|w| w == word))
+        || lower.split(['_', '-', '.']).any(|word| {
+            secrets
+                .name_words
+                .iter()
+                .chain(extra_words)
+                .any(|w| w.eq_ignore_ascii_case(word))
+        })
 }
 
 impl Rule for SecretInEnv {
@@ -63,6 +75,8 @@ impl Rule for SecretInEnv {
 
     fn check(&self, ctx: &CheckContext<'_>) -> Vec<Diagnostic> {
         let secrets = &ctx.knowledge.secrets;
+        let extra_words = ctx.options.strings(Self::META.name, "extra-names");
+        let allowed = ctx.options.strings(Self::META.name, "allow");
         let escape = ctx.file.escape_char();
         let mut out = Vec::new();
         for instruction in ctx.file.instructions() {
@@ -91,7 +105,8 @@ impl Rule for SecretInEnv {
             for (name, value, range) in pairs {
                 // An empty value or one that only refers to a variable holds no secret itself.
                 let literal = !value.is_empty() && !value.starts_with('$');
-                if literal && looks_secret(name, secrets) {
+                let allowed = allowed.iter().any(|a| a.eq_ignore_ascii_case(name));
+                if literal && !allowed && looks_secret(name, secrets, &extra_words) {
                     let kind = instruction.kind().name();
                     out.push(Diagnostic::new(
                         Self::META.name,
@@ -114,6 +129,35 @@ mod tests {
     fn literal_secrets_are_reported() {
         let text = "FROM a\nENV DB_PASSWORD=hunter2 GITHUB_TOKEN=ghp_x\nARG AWS_SECRET_ACCESS_KEY=abc\nENV API_KEY x\n";
         assert_eq!(check(&SecretInEnv, text).len(), 4);
+    }
+
+    #[test]
+    fn options_extend_and_allow_names() {
+        use crate::{RuleOptions, Selection, check_file};
+        let table: toml::Table =
+            toml::from_str("extra-names = [\"pin\"]\nallow = [\"PUBLIC_API_KEY\"]").unwrap();
+        let options = RuleOptions::new([("secret-in-env".to_string(), table)].into()).unwrap();
+        let selection = Selection::only(&["secret-in-env"]).with_options(options);
+        let file = dockopt_syntax::parse(
+            "FROM a\nENV CARD_PIN=1234 PUBLIC_API_KEY=pk_1 PRIVATE_API_KEY=sk_1\n",
+        );
+        let names: Vec<String> = check_file(&file, &selection)
+            .iter()
+            .map(|d| d.message.split('`').nth(1).unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["CARD_PIN", "PRIVATE_API_KEY"]);
+        let bad: toml::Table = toml::from_str("extra-names = \"pin\"").unwrap();
+        let err = RuleOptions::new([("secret-in-env".to_string(), bad)].into()).unwrap_err();
+        assert!(
+            err.contains("`extra-names` must be a list of strings"),
+            "{err}"
+        );
+        let unknown: toml::Table = toml::from_str("extra = []").unwrap();
+        assert!(
+            RuleOptions::new([("secret-in-env".to_string(), unknown)].into())
+                .unwrap_err()
+                .contains("unknown option `extra`")
+        );
     }
 
     #[test]
