@@ -455,3 +455,35 @@ fn context_flag_lets_add_to_copy_look_at_sources() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--context"), "{}", stderr(&out));
 }
+
+#[test]
+fn check_and_dry_run_snapshots_on_a_naive_dockerfile() {
+    let dir = tempdir("snap");
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "from python\nMAINTAINER Jane <jane@example.com>\nENV PYTHONUNBUFFERED 1\nADD requirements.txt app.py /app/\nRUN apt-get update && apt-get -y upgrade\nENV DB_PASSWORD=hunter2\nCMD python -m app\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dockopt"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        format!(
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            out.status.code().unwrap_or(-1),
+            stdout(&out),
+            stderr(&out)
+        )
+    };
+    snapshot("check-naive", &run(&["check", "Dockerfile"]));
+    snapshot(
+        "fix-dry-run-naive",
+        &run(&["fix", "--dry-run", "Dockerfile"]),
+    );
+    snapshot(
+        "fix-dry-run-unsafe-naive",
+        &run(&["fix", "--dry-run", "--unsafe-fixes", "Dockerfile"]),
+    );
+}
