@@ -22,11 +22,74 @@ pub struct Secrets {
     pub harmless_suffixes: Vec<String>,
 }
 
+/// A cache folder of a package manager (see knowledge/package-managers.toml).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheDir {
+    /// Absolute, or `~/...` under the HOME in effect.
+    pub target: String,
+    /// Variables that move it; the first one set wins.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Appended to the variable's value (`CARGO_HOME` + `/registry`).
+    pub env_suffix: Option<String>,
+    /// The folder under `$XDG_CACHE_HOME` when that is set.
+    pub xdg: Option<String>,
+    /// The folder under `$GOPATH` when that is set.
+    pub gopath: Option<String>,
+    /// `locked` when concurrent builds must not share it at once.
+    pub sharing: Option<String>,
+}
+
+/// One package manager.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageManager {
+    pub name: String,
+    pub programs: Vec<String>,
+    #[serde(default)]
+    pub modules: Vec<String>,
+    pub downloads: Vec<String>,
+    pub caches: Vec<CacheDir>,
+    #[serde(default)]
+    pub redundant_flags: Vec<String>,
+    #[serde(default)]
+    pub redundant_env: Vec<String>,
+    #[serde(default)]
+    pub cleanup: Vec<Vec<String>>,
+    pub prepare: Option<String>,
+    pub home_note: Option<String>,
+}
+
+impl PackageManager {
+    /// Whether `program` (a command's base name) is this manager.
+    pub fn matches_program(&self, program: &str) -> bool {
+        self.programs.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => program.starts_with(prefix),
+            None => p == program,
+        })
+    }
+
+    /// Whether `action` (the subcommand) downloads packages.
+    pub fn downloads(&self, action: Option<&str>) -> bool {
+        self.downloads
+            .iter()
+            .any(|d| d == "*" || Some(d.as_str()) == action)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageManagers {
+    pub managers: Vec<PackageManager>,
+}
+
 /// Everything in `knowledge/`.
 #[derive(Debug)]
 pub struct Knowledge {
     pub archives: Archives,
     pub secrets: Secrets,
+    pub package_managers: PackageManagers,
 }
 
 fn load<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> T {
@@ -41,6 +104,10 @@ impl Knowledge {
         KNOWLEDGE.get_or_init(|| Self {
             archives: load("archives.toml", include_str!("../knowledge/archives.toml")),
             secrets: load("secrets.toml", include_str!("../knowledge/secrets.toml")),
+            package_managers: load(
+                "package-managers.toml",
+                include_str!("../knowledge/package-managers.toml"),
+            ),
         })
     }
 }
@@ -52,5 +119,20 @@ mod tests {
         let k = super::Knowledge::get();
         assert!(k.archives.archive_suffixes.iter().any(|s| s == ".tar.gz"));
         assert!(k.secrets.name_words.iter().any(|s| s == "password"));
+        let names: Vec<&str> = k
+            .package_managers
+            .managers
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        for expected in [
+            "apt", "apk", "dnf", "zypper", "pip", "uv", "poetry", "pipenv", "conda", "npm", "yarn",
+            "pnpm", "bun", "go", "cargo", "bundler", "composer", "maven", "gradle", "dotnet",
+        ] {
+            assert!(
+                names.contains(&expected),
+                "{expected} missing from package-managers.toml"
+            );
+        }
     }
 }

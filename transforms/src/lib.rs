@@ -9,12 +9,16 @@
 mod context;
 mod knowledge;
 mod options;
+pub mod package;
 mod registry;
 pub mod rules;
 mod runner;
+pub mod stage_state;
 
 pub use context::{BuildContext, EntryKind};
-pub use knowledge::Knowledge;
+pub use knowledge::{CacheDir, Knowledge, PackageManager};
 pub use options::{OptionKind, OptionMeta, RuleOptions};
-pub use registry::{CheckContext, FixAvailability, Rule, RuleMeta, all_rules, find_rule};
+pub use registry::{
+    CheckContext, FixAvailability, Rule, RuleMeta, TargetFacts, all_rules, find_rule,
+};
 pub use runner::{Selection, check_file, check_file_in};

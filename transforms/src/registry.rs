@@ -82,6 +82,15 @@ pub struct CheckContext<'a> {
     pub build_context: Option<&'a BuildContext>,
     /// Per-rule options from the config.
     pub options: &'a RuleOptions,
+    /// What the project's builds run on (`[target]` in the config).
+    pub target: &'a TargetFacts,
+}
+
+/// Facts about where the project builds, from the config's `[target]` table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TargetFacts {
+    /// Every build uses BuildKit (so `RUN --mount` works): fixes that need it can be Safe.
+    pub buildkit: bool,
 }
 
 /// A rule: metadata plus a check over one parsed file.

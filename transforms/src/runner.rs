@@ -10,13 +10,14 @@
 use dockopt_fix::Diagnostic;
 use dockopt_syntax::{Dockerfile, ItemKind, TextRange};
 
-use crate::{BuildContext, CheckContext, Knowledge, Rule, RuleOptions, all_rules};
+use crate::{BuildContext, CheckContext, Knowledge, Rule, RuleOptions, TargetFacts, all_rules};
 
 /// Which rules run.
 #[derive(Clone, Debug)]
 pub struct Selection {
     rules: Vec<&'static dyn Rule>,
     options: RuleOptions,
+    target: TargetFacts,
 }
 
 impl Selection {
@@ -29,6 +30,7 @@ impl Selection {
                 .filter(|r| r.meta().default_enabled)
                 .collect(),
             options: RuleOptions::default(),
+            target: TargetFacts::default(),
         }
     }
 
@@ -41,6 +43,7 @@ impl Selection {
                 .filter(|r| names.contains(&r.meta().name))
                 .collect(),
             options: RuleOptions::default(),
+            target: TargetFacts::default(),
         }
     }
 
@@ -59,6 +62,13 @@ impl Selection {
     #[must_use]
     pub fn without(mut self, names: &[&str]) -> Self {
         self.rules.retain(|r| !names.contains(&r.meta().name));
+        self
+    }
+
+    /// Tells the rules where the project builds.
+    #[must_use]
+    pub fn with_target(mut self, target: TargetFacts) -> Self {
+        self.target = target;
         self
     }
 
@@ -166,6 +176,7 @@ pub fn check_file_in(
         knowledge: Knowledge::get(),
         build_context,
         options: &selection.options,
+        target: &selection.target,
     };
     let suppressions = suppressions(file);
     let mut diagnostics: Vec<Diagnostic> = selection

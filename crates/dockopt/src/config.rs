@@ -12,6 +12,9 @@
 //! [per-file-ignores]
 //! "legacy/**" = ["legacy-key-value"]        # globs relative to the config's folder
 //!
+//! [target]
+//! buildkit = true                           # every build uses BuildKit (RUN --mount works)
+//!
 //! [rules.secret-in-env]                     # per-rule options (`dockopt rule NAME`)
 //! allow = ["PUBLIC_API_KEY"]
 //! ```
@@ -22,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use dockopt_fix::{Applicability, Diagnostic};
-use dockopt_transforms::{BuildContext, RuleOptions, Selection, find_rule};
+use dockopt_transforms::{BuildContext, RuleOptions, Selection, TargetFacts, find_rule};
 use serde::Deserialize;
 
 pub const CONFIG_NAMES: [&str; 2] = ["dockopt.toml", ".dockopt.toml"];
@@ -45,6 +48,15 @@ pub struct ConfigFile {
     pub per_file_ignores: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub rules: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    pub target: TargetTable,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TargetTable {
+    #[serde(default)]
+    pub buildkit: bool,
 }
 
 /// A loaded config: the file, its folder, and the compiled per-file globs.
@@ -212,7 +224,11 @@ impl Config {
             }
         }
         if let Some(config) = config {
-            selection = selection.with_options(config.options.clone());
+            selection = selection
+                .with_options(config.options.clone())
+                .with_target(TargetFacts {
+                    buildkit: config.file.target.buildkit,
+                });
         }
         let config_context = config.and_then(|c| {
             let folder = c.path.parent().unwrap_or(Path::new("."));

@@ -223,6 +223,7 @@ mod tests {
             knowledge: Knowledge::get(),
             build_context: Some(&context),
             options: &crate::RuleOptions::default(),
+            target: &crate::TargetFacts::default(),
         });
         let lines: Vec<_> = d
             .iter()

@@ -77,6 +77,7 @@ pub(crate) mod test_support {
             knowledge: Knowledge::get(),
             build_context: None,
             options: &crate::RuleOptions::default(),
+            target: &crate::TargetFacts::default(),
         })
     }
 

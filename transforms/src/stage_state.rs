@@ -1,0 +1,141 @@
+//! What is in effect at each instruction of a stage: USER, HOME, ENV and ARG values, SHELL.
+//! Rules that place caches or merge RUNs read it instead of walking the stage themselves.
+
+use std::collections::BTreeMap;
+
+use dockopt_syntax::{Dockerfile, InstructionKind};
+
+/// The state an instruction runs in (set by the instructions before it in its stage).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StageState {
+    /// The stage this instruction belongs to (`None` before the first FROM).
+    pub stage: Option<usize>,
+    /// The base image or stage reference after FROM.
+    pub base: Option<String>,
+    /// USER as written (user part only, group dropped); `None` means root, the default.
+    pub user: Option<String>,
+    /// Variables set by ENV and ARG in the stage: `Some(value)` when the value is literal,
+    /// `None` when it refers to other variables (unknown here).
+    pub env: BTreeMap<String, Option<String>>,
+    /// The SHELL instruction's command line, if the stage set one.
+    pub shell: Option<Vec<String>>,
+}
+
+impl StageState {
+    /// Whether the user is root (no USER, or USER root / 0).
+    pub fn is_root(&self) -> bool {
+        self.user.as_deref().is_none_or(|u| u == "root" || u == "0")
+    }
+
+    /// A literal variable value.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.env.get(name).and_then(|v| v.as_deref())
+    }
+
+    /// Whether the variable is set at all (literal or not).
+    pub fn is_set(&self, name: &str) -> bool {
+        self.env.contains_key(name)
+    }
+
+    /// The HOME in effect: ENV HOME, else `/root` for root, `/home/NAME` for a named user
+    /// (useradd -m's default); `None` when it cannot be known (a numeric uid, a variable).
+    pub fn home(&self) -> Option<String> {
+        if self.is_set("HOME") {
+            return self.var("HOME").map(str::to_string);
+        }
+        match self.user.as_deref() {
+            None | Some("root" | "0") => Some("/root".into()),
+            Some(user) if user.contains('$') || user.chars().all(|c| c.is_ascii_digit()) => None,
+            Some(user) => Some(format!("/home/{user}")),
+        }
+    }
+
+    /// Whether RUN goes through a POSIX shell (no SHELL, or sh/bash/dash/ash/zsh).
+    pub fn posix_shell(&self) -> bool {
+        self.shell.as_ref().is_none_or(|argv| {
+            argv.first().is_some_and(|program| {
+                let name = program.rsplit(['/', '\\']).next().unwrap_or(program);
+                matches!(name, "sh" | "bash" | "dash" | "ash" | "zsh" | "ksh")
+            })
+        })
+    }
+}
+
+/// The state before each instruction, by instruction index.
+pub fn stage_states(file: &Dockerfile) -> Vec<StageState> {
+    let escape = file.escape_char();
+    let mut states = Vec::with_capacity(file.instructions().len());
+    let mut current = StageState::default();
+    let mut stage = None::<usize>;
+    for instruction in file.instructions() {
+        if instruction.kind() == InstructionKind::From {
+            stage = Some(stage.map_or(0, |s| s + 1));
+            current = StageState {
+                stage,
+                base: instruction.from().map(|f| f.image.value.to_string()),
+                ..StageState::default()
+            };
+        }
+        states.push(current.clone());
+        match instruction.kind() {
+            InstructionKind::User => {
+                let user = instruction.args_text();
+                let name = user.split(':').next().unwrap_or(user).trim();
+                current.user = (!name.is_empty()).then(|| name.to_string());
+            }
+            InstructionKind::Env => {
+                for pair in instruction.key_values() {
+                    let value = pair.unquoted_value(escape);
+                    let literal = (!value.contains('$')).then_some(value);
+                    current.env.insert(pair.key.value.to_string(), literal);
+                }
+            }
+            InstructionKind::Arg => {
+                for word in instruction.words() {
+                    let (name, value) = word.value.split_once('=').unwrap_or((word.value, ""));
+                    // An ARG without a default may be set by --build-arg: unknown.
+                    let literal = word
+                        .value
+                        .contains('=')
+                        .then(|| value.trim_matches(['"', '\'']).to_string())
+                        .filter(|v| !v.contains('$'));
+                    current.env.entry(name.to_string()).or_insert(literal);
+                }
+            }
+            InstructionKind::Shell => {
+                current.shell = instruction
+                    .json_array()
+                    .map(|a| a.iter().map(|e| e.value.to_string()).collect());
+            }
+            _ => {}
+        }
+    }
+    states
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stage_states;
+
+    #[test]
+    fn user_home_env_and_shell_follow_the_stage() {
+        let text = "FROM python:3.12 AS a\nENV PIP_CACHE_DIR=/cache/pip HOME_X=$HOME\nUSER app:app\nRUN x\nSHELL [\"pwsh\", \"-c\"]\nRUN y\nFROM node:22\nUSER 1000\nRUN z\nARG NPM_TOKEN\n";
+        let file = dockopt_syntax::parse(text);
+        let states = stage_states(&file);
+        let run_x = &states[3];
+        assert_eq!(run_x.user.as_deref(), Some("app"));
+        assert_eq!(run_x.home().as_deref(), Some("/home/app"));
+        assert_eq!(run_x.var("PIP_CACHE_DIR"), Some("/cache/pip"));
+        assert!(run_x.is_set("HOME_X") && run_x.var("HOME_X").is_none());
+        assert!(run_x.posix_shell());
+        assert!(!states[5].posix_shell());
+        let run_z = &states[8];
+        assert_eq!(
+            (run_z.stage, run_z.base.as_deref()),
+            (Some(1), Some("node:22"))
+        );
+        assert!(run_z.env.is_empty() && run_z.shell.is_none());
+        assert_eq!(run_z.home(), None, "numeric uid: HOME unknown");
+        assert!(states[1].is_root() && states[1].home().as_deref() == Some("/root"));
+    }
+}
