@@ -208,7 +208,7 @@ mod tests {
             "FROM a:1\n# dockopt: ignore\nrun x\n\n# dockopt: ignore=keyword-casing\n\nrun y\n";
         assert_eq!(
             rules_fired(text),
-            ["keyword-casing"],
+            ["keyword-casing", "merge-runs"],
             "a blank line ends a suppression"
         );
     }

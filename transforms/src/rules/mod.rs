@@ -7,6 +7,7 @@ mod keyword_casing;
 mod latest_tag;
 mod legacy_key_value;
 mod maintainer_to_label;
+mod merge_runs;
 mod secret_in_env;
 
 pub use add_to_copy::AddToCopy;
@@ -16,6 +17,7 @@ pub use keyword_casing::KeywordCasing;
 pub use latest_tag::LatestTag;
 pub use legacy_key_value::LegacyKeyValue;
 pub use maintainer_to_label::MaintainerToLabel;
+pub use merge_runs::MergeRuns;
 pub use secret_in_env::SecretInEnv;
 
 use std::fmt::Write as _;
@@ -28,6 +30,7 @@ pub(crate) static ALL: &[&dyn Rule] = &[
     &KeywordCasing,
     &LegacyKeyValue,
     &MaintainerToLabel,
+    &MergeRuns,
     &LatestTag,
     &SecretInEnv,
     &AptGetUpgrade,
