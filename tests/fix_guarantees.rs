@@ -151,6 +151,25 @@ fn dry_run_patch_and_fix_agree_and_fixing_again_changes_nothing() {
         "git apply of the dry run differs from fix"
     );
 
+    // 3b. A fixed file BuildKit's parser accepts whenever it accepted the original.
+    for (i, original) in originals.iter().enumerate() {
+        let (Ok(before), Ok(after)) = (
+            std::str::from_utf8(original),
+            std::str::from_utf8(&fixed[i]),
+        ) else {
+            continue;
+        };
+        if !dockopt_syntax::parse(before).is_rejected() {
+            let after = dockopt_syntax::parse(after);
+            assert!(
+                !after.is_rejected(),
+                "{}: the fixed file is rejected: {:?}",
+                files[i].display(),
+                after.errors()
+            );
+        }
+    }
+
     // 4. Fixing again changes nothing.
     let out = dockopt(&written, &["fix", "--dry-run", "--unsafe-fixes", "."]);
     assert_eq!(
