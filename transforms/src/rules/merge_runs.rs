@@ -130,7 +130,7 @@ fn analyse(instruction: Instruction<'_>) -> Option<Body> {
             .is_some_and(|p| STATE_CHANGERS.contains(&p));
         leaks |= bare_assignment || changer;
     }
-    script.walk(&mut |node| leaks |= matches!(node, Node::Function(_) | Node::For(_)));
+    leaks |= defines_in_main_shell(&script.root().items);
     if background || script.ends_in_background() {
         return None;
     }
@@ -143,6 +143,34 @@ fn analyse(instruction: Instruction<'_>) -> Option<Body> {
         Wrap::None
     };
     Some(Body { script, wrap })
+}
+
+/// Whether a function definition or a `for` loop (which sets its variable) runs in the
+/// main shell: not inside `( )` or a pipeline, where it cannot leak.
+fn defines_in_main_shell(items: &[dockopt_shell::ListItem]) -> bool {
+    fn node(n: &Node) -> bool {
+        match n {
+            Node::Function(_) | Node::For(_) => true,
+            Node::Group(c) => defines_in_main_shell(&c.body.items),
+            Node::If(i) => {
+                i.branches.iter().any(|b| {
+                    defines_in_main_shell(&b.condition.items)
+                        || defines_in_main_shell(&b.body.items)
+                }) || i
+                    .else_body
+                    .as_ref()
+                    .is_some_and(|e| defines_in_main_shell(&e.items))
+            }
+            Node::While(w) => {
+                defines_in_main_shell(&w.condition.items) || defines_in_main_shell(&w.body.items)
+            }
+            Node::Case(c) => c.items.iter().any(|i| defines_in_main_shell(&i.body.items)),
+            Node::Redirected(r) => node(&r.body),
+            // Subshells and pipeline stages run in a child shell; commands cannot define.
+            _ => false,
+        }
+    }
+    items.iter().any(|item| node(&item.node))
 }
 
 /// The flags as a sorted list, so `--a --b` and `--b --a` compare equal.
@@ -334,6 +362,15 @@ mod tests {
         assert_eq!(
             merged("FROM a\nRUN (cd x && make) | tee log\nRUN CC=clang make\n"),
             "FROM a\nRUN (cd x && make) | tee log && \\\n    CC=clang make\n"
+        );
+        // Functions and loops leak from the main shell only; already wrapped ones do not.
+        assert_eq!(
+            merged("FROM a\nRUN for i in 1 2; do echo $i; done\nRUN echo $i\n"),
+            "FROM a\nRUN ( for i in 1 2; do echo $i; done ) && \\\n    echo $i\n"
+        );
+        assert_eq!(
+            merged("FROM a\nRUN ( f() { echo x; }; f ) && true\nRUN echo y\n"),
+            "FROM a\nRUN ( f() { echo x; }; f ) && true && \\\n    echo y\n"
         );
     }
 

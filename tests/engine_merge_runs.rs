@@ -1,0 +1,136 @@
+//! merge-runs on a real Docker engine: the original and the merged Dockerfile build images
+//! whose files are identical, and a failing RUN still fails the merged build.
+//!
+//! Needs an engine: `eval "$(tests/engine/up)"` and `DOCKOPT_ENGINE=1`. Skipped otherwise.
+
+use std::path::Path;
+use std::process::Command;
+
+fn docker(args: &[&str], dir: &Path) -> std::process::Output {
+    Command::new("/usr/bin/docker")
+        .args(args)
+        .current_dir(dir)
+        .env("DOCKER_BUILDKIT", "1")
+        .output()
+        .expect("run /usr/bin/docker")
+}
+
+fn engine() -> bool {
+    if std::env::var_os("DOCKOPT_ENGINE").is_none() {
+        eprintln!(
+            "DOCKOPT_ENGINE not set: real-engine test skipped (eval \"$(tests/engine/up)\" first)"
+        );
+        return false;
+    }
+    true
+}
+
+/// `dockopt fix --select merge-runs` of `text`, through the real binary.
+fn merged(dir: &Path, text: &str) -> String {
+    std::fs::write(dir.join("Dockerfile"), text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dockopt"))
+        .args([
+            "fix",
+            "--select",
+            "merge-runs",
+            "--allow-dirty",
+            "Dockerfile",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_ne!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(dir.join("Dockerfile")).unwrap()
+}
+
+fn build(dir: &Path, dockerfile: &str, tag: &str) -> Result<(), String> {
+    std::fs::write(dir.join("Dockerfile"), dockerfile).unwrap();
+    let out = docker(&["build", "--network=host", "-q", "-t", tag, "."], dir);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+const STATE_TRAPS: &str = "FROM debian:bookworm-slim
+WORKDIR /work
+RUN cd /tmp && pwd > /work/a.txt
+RUN pwd > /work/b.txt
+RUN export GREETING=hello; echo \"$GREETING\" > /work/c.txt
+RUN echo \"${GREETING:-unset}\" > /work/d.txt
+RUN false || echo recovered > /work/e.txt
+RUN umask 077; touch /work/f.txt
+RUN touch /work/g.txt && stat -c %a /work/f.txt /work/g.txt > /work/modes.txt
+RUN X=1; echo \"x=$X\" > /work/h.txt
+RUN echo \"x=${X:-unset}\" > /work/i.txt
+RUN f() { echo inside; }; f > /work/j.txt
+RUN (type f >/dev/null 2>&1 && echo leaked || echo clean) > /work/k.txt
+RUN set -e; exit 0
+RUN echo after-exit > /work/l.txt
+RUN for i in 1 2; do echo $i; done > /work/m.txt
+RUN echo \"i=${i:-unset}\" > /work/n.txt
+";
+
+#[test]
+fn merged_runs_build_the_same_files_and_fail_the_same_way() {
+    if !engine() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("dockopt-engine-merge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let after = merged(&dir, STATE_TRAPS);
+    assert!(
+        after.matches("RUN ").count() < 4,
+        "merge-runs did not merge:\n{after}"
+    );
+    build(&dir, STATE_TRAPS, "dockopt-test/merge-original").unwrap();
+    build(&dir, &after, "dockopt-test/merge-merged").unwrap();
+    let dump = |tag: &str| {
+        let out = docker(
+            &[
+                "run",
+                "--rm",
+                "--network=none",
+                tag,
+                "sh",
+                "-c",
+                "cd /work && for f in *; do echo \"== $f\"; cat \"$f\"; done",
+            ],
+            &dir,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let original = dump("dockopt-test/merge-original");
+    assert!(
+        original.contains("== d.txt\nunset\n") && original.contains("== k.txt\nclean\n"),
+        "{original}"
+    );
+    assert_eq!(
+        dump("dockopt-test/merge-merged"),
+        original,
+        "merged Dockerfile:\n{after}"
+    );
+
+    let failing = "FROM debian:bookworm-slim\nRUN true\nRUN false\nRUN echo never > /never\n";
+    let after = merged(&dir, failing);
+    assert!(!after.contains("RUN false"), "not merged:\n{after}");
+    assert!(build(&dir, failing, "dockopt-test/fail-original").is_err());
+    assert!(
+        build(&dir, &after, "dockopt-test/fail-merged").is_err(),
+        "merged build succeeded:\n{after}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
