@@ -1,23 +1,37 @@
 //! One module a rule. `ALL` is the registry's order: the order rules run and are listed.
 
 mod add_to_copy;
+mod apk_no_cache;
 mod apt_get_upgrade;
+mod apt_get_yes;
+mod apt_lists_cleanup;
+mod apt_no_install_recommends;
+mod cache_mounts;
 mod exec_form;
 mod keyword_casing;
 mod latest_tag;
 mod legacy_key_value;
 mod maintainer_to_label;
 mod merge_runs;
+mod npm_cache_clean;
+mod pip_no_cache;
 mod secret_in_env;
 
 pub use add_to_copy::AddToCopy;
+pub use apk_no_cache::ApkNoCache;
 pub use apt_get_upgrade::AptGetUpgrade;
+pub use apt_get_yes::AptGetYes;
+pub use apt_lists_cleanup::AptListsCleanup;
+pub use apt_no_install_recommends::AptNoInstallRecommends;
+pub use cache_mounts::CacheMounts;
 pub use exec_form::ExecForm;
 pub use keyword_casing::KeywordCasing;
 pub use latest_tag::LatestTag;
 pub use legacy_key_value::LegacyKeyValue;
 pub use maintainer_to_label::MaintainerToLabel;
 pub use merge_runs::MergeRuns;
+pub use npm_cache_clean::NpmCacheClean;
+pub use pip_no_cache::PipNoCache;
 pub use secret_in_env::SecretInEnv;
 
 use std::fmt::Write as _;
@@ -31,6 +45,13 @@ pub(crate) static ALL: &[&dyn Rule] = &[
     &LegacyKeyValue,
     &MaintainerToLabel,
     &MergeRuns,
+    &CacheMounts,
+    &AptGetYes,
+    &AptNoInstallRecommends,
+    &AptListsCleanup,
+    &PipNoCache,
+    &ApkNoCache,
+    &NpmCacheClean,
     &LatestTag,
     &SecretInEnv,
     &AptGetUpgrade,

@@ -1,0 +1,426 @@
+use std::fmt::Write as _;
+
+use dockopt_fix::{Applicability, DeclaredEffect, Diagnostic, Edit, Fix};
+use dockopt_shell::Command;
+use dockopt_syntax::{Dockerfile, EdgeKind, Instruction, InstructionKind, StageRef};
+
+use super::apt_get_yes::{
+    chain_end, command_range, mount_covers, package_action, package_runs, removes,
+};
+use crate::stage_state::stage_states;
+use crate::{CheckContext, FixAvailability, Knowledge, Rule, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds RUNs that run `apt-get update` (or `apt update`) and install packages, but leave
+    /// the package lists in /var/lib/apt/lists, and appends `&& rm -rf /var/lib/apt/lists/*`.
+    ///
+    /// ## Why is this bad?
+    /// `apt-get update` downloads the index of every package in the configured
+    /// repositories: tens of megabytes that the built image never uses. Files deleted by a
+    /// later RUN still take their space in this RUN's layer, so the lists must go in the
+    /// RUN that fetched them.
+    ///
+    /// Not reported when the RUN removes the lists after its last apt command (`rm -rf
+    /// /var/lib/apt/lists/*`, `rm -rf /var/lib/apt/lists`, `apt-get distclean`), when a
+    /// `--mount` of the RUN covers /var/lib/apt/lists (a BuildKit cache mount keeps them out
+    /// of the layer and is better still), or when the project builds with BuildKit
+    /// (`[target] buildkit = true`): then `cache-mounts` adds a cache mount for
+    /// /var/lib/apt and removes this cleanup, and the two rules must not undo each other.
+    /// RUNs that install without updating are not reported: their lists come from an
+    /// earlier layer, removing them here saves nothing (`merge-runs` joins such RUNs).
+    /// Exec-form RUNs, RUN heredocs, scripts that do not parse, RUNs under a non-POSIX SHELL
+    /// and ONBUILD RUNs are left alone.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// RUN apt-get update && apt-get install -y --no-install-recommends curl
+    /// ```
+    /// Use instead:
+    /// ```dockerfile
+    /// RUN apt-get update && apt-get install -y --no-install-recommends curl \
+    ///     && rm -rf /var/lib/apt/lists/*
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Safe: only apt's package lists (/var/lib/apt/lists) leave the image; they are an
+    /// index that `apt-get update` rebuilds. The fix is offered only when the RUN is one
+    /// `&&` chain of simple commands (so the removal runs last, in the same shell), and not
+    /// when a later RUN of the stage, or of a stage built from it, runs apt without
+    /// `apt-get update` first: that RUN reads these lists.
+    ///
+    /// ## References
+    /// hadolint DL3009; Docker best practices, "apt-get".
+    pub struct AptListsCleanup {
+        name: "apt-lists-cleanup",
+        default_enabled: true,
+        fix: FixAvailability::Sometimes,
+    }
+}
+
+const LISTS: &str = "/var/lib/apt/lists";
+
+/// apt subcommands that install or fetch packages: what makes `update` worth cleaning up.
+const INSTALLS: &[&str] = &[
+    "install",
+    "reinstall",
+    "upgrade",
+    "dist-upgrade",
+    "full-upgrade",
+    "build-dep",
+    "source",
+    "download",
+    "satisfy",
+];
+
+/// apt subcommands that do not read the package lists.
+const LIST_FREE: &[&str] = &[
+    "update",
+    "clean",
+    "autoclean",
+    "auto-clean",
+    "distclean",
+    "dist-clean",
+    "remove",
+    "purge",
+    "autoremove",
+    "auto-remove",
+    "autopurge",
+    "mark",
+];
+
+fn is_apt(command: &Command) -> bool {
+    matches!(command.program(), Some("apt-get" | "apt"))
+}
+
+/// apt subcommands that read the lists but install nothing.
+const QUERIES: &[&str] = &[
+    "check",
+    "changelog",
+    "policy",
+    "show",
+    "showsrc",
+    "search",
+    "list",
+    "depends",
+    "rdepends",
+    "madison",
+    "indextargets",
+];
+
+/// The apt subcommand of `command`: the first positional word that names one (`-o A=B` and
+/// `-t release` put other words before it), else the first positional word.
+fn apt_subcommand(command: &Command) -> Option<&str> {
+    let positionals: Vec<&str> = command.positionals().filter_map(|w| w.value()).collect();
+    positionals
+        .iter()
+        .copied()
+        .find(|p| INSTALLS.contains(p) || LIST_FREE.contains(p) || QUERIES.contains(p))
+        .or_else(|| positionals.first().copied())
+}
+
+/// Whether the command reads /var/lib/apt/lists (`apt-get install`, `apt-cache policy`).
+fn reads_lists(command: &Command) -> bool {
+    match command.program() {
+        Some("apt-cache") => true,
+        Some("apt-get" | "apt") => {
+            apt_subcommand(command).is_some_and(|action| !LIST_FREE.contains(&action))
+        }
+        _ => false,
+    }
+}
+
+/// Whether the command refreshes the lists.
+fn updates(knowledge: &Knowledge, command: &Command) -> bool {
+    package_action(knowledge, command, "apt", &["update"]).is_some()
+}
+
+/// Whether the command deletes the lists.
+fn removes_lists(command: &Command) -> bool {
+    removes(command, LISTS, None)
+        || (is_apt(command) && matches!(apt_subcommand(command), Some("distclean" | "dist-clean")))
+}
+
+/// What a later RUN does with the lists.
+enum ListsUse {
+    /// Reads them before any update: at this file offset.
+    Reads(usize),
+    /// Updates them before reading them.
+    Refreshes,
+    /// Nothing.
+    Untouched,
+}
+
+fn lists_use(knowledge: &Knowledge, instruction: Instruction<'_>) -> ListsUse {
+    if instruction.kind() != InstructionKind::Run || mount_covers(instruction, Some(LISTS)) {
+        return ListsUse::Untouched;
+    }
+    let at = instruction.range().start;
+    if let Some(words) = instruction.json_array() {
+        let program = words
+            .first()
+            .map(|w| w.value.rsplit('/').next().unwrap_or(w.value));
+        let action = words.iter().skip(1).find(|w| !w.value.starts_with('-'));
+        return match (program, action.map(|w| w.value)) {
+            (Some("apt-get" | "apt"), Some("update")) => ListsUse::Refreshes,
+            (Some("apt-get" | "apt"), Some(a)) if !LIST_FREE.contains(&a) => ListsUse::Reads(at),
+            (Some("apt-cache"), _) => ListsUse::Reads(at),
+            _ => ListsUse::Untouched,
+        };
+    }
+    let Some(script) = dockopt_shell::parse_instruction(instruction) else {
+        return ListsUse::Untouched;
+    };
+    if script.is_opaque() {
+        // Cannot tell: any mention of apt may read the lists.
+        let text = script.text();
+        return if text.contains("apt-get") || text.contains("apt ") || text.contains("apt-cache") {
+            ListsUse::Reads(at)
+        } else {
+            ListsUse::Untouched
+        };
+    }
+    for command in script.commands() {
+        if updates(knowledge, command) {
+            return ListsUse::Refreshes;
+        }
+        if reads_lists(command) {
+            return ListsUse::Reads(command.span.file.start);
+        }
+    }
+    ListsUse::Untouched
+}
+
+/// The offset of the first later command that reads the lists this RUN leaves, in its
+/// stage or in stages built from it, before anything refreshes them.
+fn later_reader(
+    knowledge: &Knowledge,
+    file: &Dockerfile,
+    stage: usize,
+    after: usize,
+) -> Option<usize> {
+    let stages = file.stages();
+    let graph = file.stage_graph();
+    let mut todo = vec![(stage, Some(after))];
+    let mut seen = vec![false; stages.len()];
+    'stages: while let Some((s, after)) = todo.pop() {
+        if s >= stages.len() || std::mem::replace(&mut seen[s], true) {
+            continue;
+        }
+        for &instruction in &stages[s].instructions {
+            if after.is_some_and(|a| instruction.index() <= a) {
+                continue;
+            }
+            match lists_use(knowledge, instruction) {
+                ListsUse::Reads(at) => return Some(at),
+                ListsUse::Refreshes => continue 'stages,
+                ListsUse::Untouched => {}
+            }
+        }
+        todo.extend(graph.edges.iter().filter_map(|e| match e.target {
+            StageRef::Stage(base) if base == s && e.kind == EdgeKind::Base => Some((e.stage, None)),
+            _ => None,
+        }));
+    }
+    None
+}
+
+impl Rule for AptListsCleanup {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &CheckContext<'_>) -> Vec<Diagnostic> {
+        // With BuildKit, cache-mounts mounts /var/lib/apt and removes this cleanup.
+        if ctx.target.buildkit {
+            return Vec::new();
+        }
+        let states = stage_states(ctx.file);
+        let mut out = Vec::new();
+        for run in package_runs(ctx.file, &states, false) {
+            if mount_covers(run.instruction, Some(LISTS)) {
+                continue;
+            }
+            let commands = run.script.commands();
+            let Some((update_at, action)) = commands.iter().enumerate().find_map(|(i, c)| {
+                package_action(ctx.knowledge, c, "apt", &["update"]).map(|a| (i, a))
+            }) else {
+                continue;
+            };
+            let update = commands[update_at];
+            if !commands[update_at..]
+                .iter()
+                .any(|c| package_action(ctx.knowledge, c, "apt", INSTALLS).is_some())
+            {
+                continue;
+            }
+            let last_reader = commands
+                .iter()
+                .rposition(|c| reads_lists(c) || updates(ctx.knowledge, c))
+                .unwrap_or(update_at);
+            if commands[last_reader..].iter().any(|c| removes_lists(c)) {
+                continue;
+            }
+            let program = update.program().unwrap_or("apt-get");
+            let mut diagnostic = Diagnostic::new(
+                Self::META.name,
+                command_range(update, action),
+                format!(
+                    "`{program} update` leaves the package lists in {LISTS} in this RUN's layer"
+                ),
+            );
+            let reader = run.state.stage.and_then(|stage| {
+                later_reader(ctx.knowledge, ctx.file, stage, run.instruction.index())
+            });
+            match (reader, chain_end(&run.script)) {
+                (Some(at), _) => {
+                    let _ = write!(
+                        diagnostic.message,
+                        " (no automatic fix: line {} runs apt without `{program} update` and reads them)",
+                        ctx.file.line_col(at).line
+                    );
+                }
+                (None, None) => diagnostic
+                    .message
+                    .push_str(" (no automatic fix: the RUN is not one `&&` chain)"),
+                (None, Some(end)) => {
+                    diagnostic = diagnostic.with_fix(Fix::new(
+                        format!("Append `&& rm -rf {LISTS}/*`"),
+                        Applicability::Safe,
+                        vec![Edit::insert(end, format!(" && rm -rf {LISTS}/*"))],
+                        DeclaredEffect {
+                            disposable: vec![format!("{LISTS}/**")],
+                            summary: "apt's package lists leave the image; `apt-get update` fetches them again".into(),
+                            ..DeclaredEffect::default()
+                        },
+                    ));
+                }
+            }
+            out.push(diagnostic);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::apt_get_yes::support::{assert_fixtures, check_target};
+    use super::AptListsCleanup;
+    use crate::rules::test_support::{check, fixed};
+
+    #[test]
+    fn appends_the_cleanup_to_the_chain() {
+        assert_eq!(
+            fixed(
+                &AptListsCleanup,
+                "FROM debian\nRUN apt-get update && apt-get install -y curl\n"
+            )
+            .unwrap(),
+            "FROM debian\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\n"
+        );
+        assert_eq!(
+            fixed(
+                &AptListsCleanup,
+                "FROM debian\nRUN apt update && apt install -y curl > /dev/null && apt-get clean;\n"
+            )
+            .unwrap(),
+            "FROM debian\nRUN apt update && apt install -y curl > /dev/null && apt-get clean && rm -rf /var/lib/apt/lists/*;\n"
+        );
+    }
+
+    #[test]
+    fn continuation_lines_and_comments_stay() {
+        let text = "FROM debian\nRUN apt-get update \\\n    # tools\n    && apt-get install -y \\\n        curl \\\n        git # vcs\nCMD [\"bash\"]\n";
+        assert_eq!(
+            fixed(&AptListsCleanup, text).unwrap(),
+            "FROM debian\nRUN apt-get update \\\n    # tools\n    && apt-get install -y \\\n        curl \\\n        git && rm -rf /var/lib/apt/lists/* # vcs\nCMD [\"bash\"]\n"
+        );
+    }
+
+    #[test]
+    fn crlf_text_keeps_the_cleanup_on_its_line() {
+        let text = "FROM debian\r\nRUN apt-get update \\\r\n && apt-get install -y curl\r\nCMD [\"bash\"]\r\n";
+        assert_eq!(
+            fixed(&AptListsCleanup, text).unwrap(),
+            "FROM debian\r\nRUN apt-get update \\\r\n && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\r\nCMD [\"bash\"]\r\n"
+        );
+    }
+
+    #[test]
+    fn other_shapes_are_reported_without_fix() {
+        for run in [
+            "apt-get update && apt-get install -y curl || true",
+            "apt-get update; apt-get install -y curl",
+            "if true; then apt-get update && apt-get install -y curl; fi",
+            "(apt-get update && apt-get install -y curl)",
+        ] {
+            let d = check(&AptListsCleanup, &format!("FROM debian\nRUN {run}\n"));
+            assert_eq!(d.len(), 1, "{run}");
+            assert!(d[0].fix.is_none(), "{run}");
+        }
+    }
+
+    #[test]
+    fn a_later_run_that_reads_the_lists_blocks_the_fix() {
+        let text = "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\nFROM base\nRUN apt-get install -y git\n";
+        let d = check(&AptListsCleanup, text);
+        assert_eq!(d.len(), 1);
+        assert!(d[0].fix.is_none());
+        assert!(d[0].message.contains("line 4"), "{}", d[0].message);
+        // An update in between refreshes them; an exec-form apt-cache reads them.
+        let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN apt-get update && apt-get install -y git && rm -rf /var/lib/apt/lists/*\n";
+        assert!(check(&AptListsCleanup, text)[0].fix.is_some());
+        let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN [\"apt-cache\", \"policy\", \"git\"]\n";
+        assert!(check(&AptListsCleanup, text)[0].fix.is_none());
+        // Removing packages needs no lists, whatever options come first.
+        let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN apt-get -o Dpkg::Options::=--force-all remove -y curl\n";
+        assert!(check(&AptListsCleanup, text)[0].fix.is_some());
+        // A later RUN with its own mount on the lists does not read the layer's.
+        let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN --mount=type=cache,target=/var/lib/apt apt-get install -y git\n";
+        assert!(check(&AptListsCleanup, text)[0].fix.is_some());
+    }
+
+    #[test]
+    fn cleaned_mounted_or_update_free_runs_are_not_reported() {
+        for run in [
+            "apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*",
+            "apt-get update && apt-get install -y curl && rm -fr /var/lib/apt/lists",
+            "apt-get update && apt-get install -y curl && apt-get clean && rm -rf /var/lib/apt/lists/* /tmp/*",
+            "apt-get update && apt-get install -y curl; rm -rf /var/lib/apt/lists/*",
+            "apt-get update && apt-get install -y curl && apt-get distclean",
+            "--mount=type=cache,target=/var/lib/apt,sharing=locked apt-get update && apt-get install -y curl",
+            "--mount=type=cache,target=/var/lib/apt/lists apt-get update && apt-get install -y curl",
+            "apt-get install -y curl",
+            "apt-get update",
+            "echo apt-get update && apt-get install -y curl",
+            "[\"apt-get\", \"update\"]",
+        ] {
+            let text = format!("FROM debian\nRUN {run}\n");
+            assert!(check(&AptListsCleanup, &text).is_empty(), "{run}");
+        }
+        for text in [
+            "FROM debian\nRUN <<EOF\napt-get update\napt-get install -y curl\nEOF\n",
+            "FROM debian\nSHELL [\"pwsh\", \"-c\"]\nRUN apt-get update && apt-get install -y curl\n",
+            "FROM debian\nONBUILD RUN apt-get update && apt-get install -y curl\n",
+        ] {
+            assert!(check(&AptListsCleanup, text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn buildkit_targets_leave_it_to_cache_mounts() {
+        let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\n";
+        assert_eq!(check_target(&AptListsCleanup, text, false).len(), 1);
+        assert!(check_target(&AptListsCleanup, text, true).is_empty());
+    }
+
+    #[test]
+    fn fixtures() {
+        let fixed = assert_fixtures(
+            &AptListsCleanup,
+            include_str!("../../fixtures/apt-lists-cleanup/fires.Dockerfile"),
+            include_str!("../../fixtures/apt-lists-cleanup/does-not-fire.Dockerfile"),
+        );
+        assert!(fixed.contains("&& rm -rf /var/lib/apt/lists/*"), "{fixed}");
+    }
+}
