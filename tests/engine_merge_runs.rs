@@ -134,3 +134,79 @@ fn merged_runs_build_the_same_files_and_fail_the_same_way() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `dockopt fix --unsafe-fixes` of `text` (every rule), through the real binary.
+fn fixed_unsafe(dir: &Path, text: &str) -> String {
+    std::fs::write(dir.join("Dockerfile"), text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dockopt"))
+        .args(["fix", "--unsafe-fixes", "--allow-dirty", "Dockerfile"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_ne!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(dir.join("Dockerfile")).unwrap()
+}
+
+const SEED_APT_PIP: &str = "FROM python:3.12-slim
+RUN apt-get update
+RUN apt-get install -y --no-install-recommends curl
+RUN rm -rf /var/lib/apt/lists/*
+RUN pip install --no-cache-dir six
+CMD python -c \"import six; print(six.__version__)\"
+";
+
+#[test]
+fn run_passes_output_builds_and_runs_on_a_real_engine() {
+    if !engine() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("dockopt-engine-runs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let after = fixed_unsafe(&dir, SEED_APT_PIP);
+    for expected in [
+        "--mount=type=cache,target=/var/cache/apt,sharing=locked",
+        "--mount=type=cache,target=/var/lib/apt,sharing=locked",
+        "rm -f /etc/apt/apt.conf.d/docker-clean",
+        "--mount=type=cache,target=/root/.cache/pip",
+        "CMD [\"python\", \"-c\", \"import six; print(six.__version__)\"]",
+    ] {
+        assert!(after.contains(expected), "missing {expected} in:\n{after}");
+    }
+    assert!(!after.contains("--no-cache-dir"), "{after}");
+    build(&dir, SEED_APT_PIP, "dockopt-test/runs-original").unwrap();
+    build(&dir, &after, "dockopt-test/runs-fixed")
+        .unwrap_or_else(|e| panic!("fixed build failed: {e}\n{after}"));
+    let run = |tag: &str, args: &[&str]| {
+        let mut all = vec!["run", "--rm", "--network=none", tag];
+        all.extend_from_slice(args);
+        let out = docker(&all, &dir);
+        assert!(
+            out.status.success(),
+            "{tag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(
+        run("dockopt-test/runs-fixed", &[]),
+        run("dockopt-test/runs-original", &[])
+    );
+    assert!(run("dockopt-test/runs-fixed", &["curl", "--version"]).starts_with("curl "));
+    // The caches stayed out of the image, and so did the package lists and downloaded .debs.
+    let leftovers = run(
+        "dockopt-test/runs-fixed",
+        &[
+            "sh",
+            "-c",
+            "find /var/lib/apt/lists /var/cache/apt /root/.cache -type f \\( -name '*Packages*' -o -name '*.deb' -o -path '*/pip/*' \\) 2>/dev/null | wc -l",
+        ],
+    );
+    assert_eq!(leftovers.trim(), "0", "{leftovers}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
