@@ -17,11 +17,19 @@ declare_rule! {
     /// for each such folder, removing the flags and cleanup commands the mount makes
     /// redundant.
     ///
+    /// It also finds RUNs that already have such a mount and still keep those flags or
+    /// cleanup commands (`RUN --mount=type=cache,target=/root/.cache/pip pip install
+    /// --no-cache-dir x`), and removes them: they only empty the mount, or keep it empty.
+    /// This is a separate diagnostic, one per RUN, reported when a `type=cache` mount of the
+    /// RUN covers every cache folder of a manager that downloads in it; it also cleans up
+    /// after `apt-lists-cleanup` or `pip-no-cache` when their fix and the mount were applied
+    /// in the same round.
+    ///
     /// Which commands download, where each manager keeps its cache (following USER, HOME
     /// and variables such as `PIP_CACHE_DIR` or `GOPATH`), which flags and cleanup commands
     /// only fight the cache, and what must run first all come from
-    /// `knowledge/package-managers.toml`. A folder already under a `--mount` of the RUN is
-    /// left alone (`target=/root/.cache` covers `/root/.cache/pip`).
+    /// `knowledge/package-managers.toml`. A folder already under a `--mount` of the RUN gets
+    /// no second mount (`target=/root/.cache` covers `/root/.cache/pip`).
     ///
     /// ## Why is this bad?
     /// When a layer is rebuilt (a changed requirements file, a bumped version), the package
@@ -57,7 +65,10 @@ declare_rule! {
     /// `*` entry matches any one word; short-option clusters match in any order, `-rf` ==
     /// `-fr`). They are removed only when they run at the top level of the RUN, joined by
     /// `&&`, and when what they delete is under a cache mount after the fix; the removal
-    /// takes one adjacent `&&` with it, so `a && rm -rf x && b` becomes `a && b`.
+    /// takes one adjacent `&&` with it, so `a && rm -rf x && b` becomes `a && b`. Beside a
+    /// mount that is already there, only a cleanup that deletes what is inside the mount
+    /// goes: `rm -rf /root/.npm` on a `/root/.npm` mount deletes the mount point itself
+    /// (rm fails on it, so the build already fails) and is left as it is.
     ///
     /// No diagnostic for exec-form or heredoc RUNs, scripts dockopt cannot parse, stages
     /// whose SHELL is not a POSIX shell, Windows base images, or RUNs whose `--mount` targets
@@ -69,12 +80,12 @@ declare_rule! {
     /// another instruction and is not removed.
     ///
     /// ## Fix safety
-    /// Needs BuildKit: Docker's legacy builder rejects `RUN --mount`. The fix is therefore
-    /// Unsafe unless the config says every build uses BuildKit (`[target] buildkit = true`);
-    /// then it is Safe: the cache folders are mounted only while the RUN runs, so the image
-    /// no longer contains what the package manager downloaded there (declared disposable),
-    /// and the removed cleanup only deleted those folders. The mount points themselves are
-    /// left in the image as empty folders.
+    /// Adding mounts needs BuildKit: Docker's legacy builder rejects `RUN --mount`. That
+    /// fix is therefore Unsafe unless the config says every build uses BuildKit
+    /// (`[target] buildkit = true`); then it is Safe: the cache folders are mounted only
+    /// while the RUN runs, so the image no longer contains what the package manager
+    /// downloaded there (declared disposable), and the removed cleanup only deleted those
+    /// folders. The mount points themselves are left in the image as empty folders.
     ///
     /// Fixes for a manager that needs a `prepare` step (apt) stay Unsafe even with BuildKit:
     /// the fix runs `rm -f /etc/apt/apt.conf.d/docker-clean` first in the RUN (unless this
@@ -84,6 +95,12 @@ declare_rule! {
     /// then keep downloaded packages in their layers. apt's `/var/lib/apt` also holds
     /// `extended_states` (which packages were installed automatically), which then lives in
     /// the cache rather than the image. The `# syntax` line is never added.
+    ///
+    /// Removing flags and cleanups beside a cache mount the RUN already has is always Safe,
+    /// whatever `[target] buildkit` says: the mount is already there (the RUN already needs
+    /// BuildKit), and the removed flag or cleanup only affected files inside the mount,
+    /// which never reach the image. The image stays the same; the cache keeps more between
+    /// builds.
     ///
     /// ## References
     /// No hadolint or BuildKit check covers this. Docker docs: "Optimize cache usage in
@@ -580,32 +597,34 @@ impl Rule for CacheMounts {
                     }),
                     Err(_) => true,
                 });
-                if missing.is_empty() {
-                    continue;
-                }
-                let mut message = describe(&missing);
-                for manager in managers_of(&missing) {
-                    for var in manager.redundant_env.iter().filter(|v| run.state.is_set(v)) {
-                        let _ = write!(
-                            message,
-                            "; ENV {var} turns {}'s cache off: remove it for the mount to help",
-                            manager.name
-                        );
+                if !missing.is_empty() {
+                    let mut message = describe(&missing);
+                    for manager in managers_of(&missing) {
+                        for var in manager.redundant_env.iter().filter(|v| run.state.is_set(v)) {
+                            let _ = write!(
+                                message,
+                                "; ENV {var} turns {}'s cache off: remove it for the mount to help",
+                                manager.name
+                            );
+                        }
                     }
-                }
-                let mut diagnostic = Diagnostic::new(
-                    Self::META.name,
-                    instruction.keyword_range().cover(instruction.args_range()),
-                    String::new(),
-                );
-                match plan(ctx, &run, &missing, &chain, &ids) {
-                    Ok(fix) => diagnostic = diagnostic.with_fix(fix),
-                    Err(why) => {
-                        let _ = write!(message, " (no automatic fix: {why})");
+                    let mut diagnostic = Diagnostic::new(
+                        Self::META.name,
+                        instruction.keyword_range().cover(instruction.args_range()),
+                        String::new(),
+                    );
+                    match plan(ctx, &run, &missing, &chain, &ids) {
+                        Ok(fix) => diagnostic = diagnostic.with_fix(fix),
+                        Err(why) => {
+                            let _ = write!(message, " (no automatic fix: {why})");
+                        }
                     }
+                    diagnostic.message = message;
+                    out.push(diagnostic);
                 }
-                diagnostic.message = message;
-                out.push(diagnostic);
+                // Flags and cleanups that only fight a cache mount already there: a separate
+                // diagnostic, Safe whatever the target (a mount added above is not there yet).
+                out.extend(useless_cleanups(ctx, &run));
             }
         }
         out
@@ -841,63 +860,15 @@ fn plan(
         })
         .collect();
     let commands = run.script.commands();
-
-    // Flags that only turn the cache off.
-    for &(i, manager) in &run.downloads {
-        if !managers.iter().any(|m| std::ptr::eq(*m, manager)) {
-            continue;
-        }
-        let command = commands[i];
-        let words: Vec<&Word> = command.words().collect();
-        for (at, word) in words.iter().enumerate().skip(1) {
-            if word.is("--") {
-                break;
-            }
-            if manager.redundant_flags.iter().any(|f| word.is(f)) {
-                edits.push(Edit::delete(word_removal(ctx.file, &words, at)));
-            }
-        }
-    }
-
-    // Cleanup commands at the top level, joined by `&&`.
-    let home = run.state.home();
-    let cleaned = |command: &Command| -> Option<Vec<String>> {
-        managers.iter().find_map(|m| {
-            let entry = m.cleanup.iter().find(|e| is_cleanup(e, command))?;
-            let mut paths = Vec::new();
-            for word in &entry[1..] {
-                if word.starts_with('/') || word.starts_with('~') {
-                    let (folder, inside) = path_argument(word, home.as_deref())?;
-                    if !is_mounted(&folder) {
-                        return None;
-                    }
-                    paths.push(if inside {
-                        format!("{}/**", folder.trim_end_matches('/'))
-                    } else {
-                        folder
-                    });
-                }
-            }
-            Some(paths)
-        })
-    };
+    let Removal {
+        edits: removal_edits,
+        items: removed,
+        paths: removed_paths,
+        ..
+    } = removal(ctx.file, run, &managers, &|folder, _| is_mounted(folder));
+    edits.extend(removal_edits);
     let items = &run.script.root().items;
-    let mut removable: Vec<Option<Vec<String>>> = items
-        .iter()
-        .map(|item| match &item.node {
-            Node::Command(c) => cleaned(c),
-            _ => None,
-        })
-        .collect();
-    let mut removed_paths = Vec::new();
-    let mut removed = vec![false; items.len()];
-    for (range, span) in cleanup_removals(items, &removable) {
-        edits.push(Edit::delete(range));
-        for i in span {
-            removed[i] = true;
-            removed_paths.extend(removable[i].take().unwrap_or_default());
-        }
-    }
+    let home = run.state.home();
 
     // An `rm` left in the RUN must not delete a new mount point: rm fails on it.
     for command in &commands {
@@ -1028,6 +999,171 @@ fn plan(
             ..DeclaredEffect::default()
         },
     ))
+}
+
+/// What removing the flags and cleanups a cache mount makes redundant takes.
+struct Removal {
+    edits: Vec<Edit>,
+    /// The flags and cleanup commands removed, as written and quoted, each once.
+    labels: Vec<String>,
+    /// Which top-level items of the script go (by index into its root items).
+    items: Vec<bool>,
+    /// What the removed cleanups deleted (`/var/lib/apt/lists/**`).
+    paths: Vec<String>,
+}
+
+/// The removal of `managers`' flags that only turn the cache off (on the RUN's downloading
+/// commands of those managers) and of their cleanup commands that run at the top level,
+/// joined by `&&`, when `mounted(folder, only_its_content)` accepts every folder such a
+/// cleanup deletes.
+fn removal(
+    file: &Dockerfile,
+    run: &Run<'_, '_>,
+    managers: &[&PackageManager],
+    mounted: &dyn Fn(&str, bool) -> bool,
+) -> Removal {
+    let mut edits = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
+    let mut label = |text: &str| {
+        let text = format!("`{text}`");
+        if !labels.contains(&text) {
+            labels.push(text);
+        }
+    };
+    let commands = run.script.commands();
+
+    // Flags that only turn the cache off.
+    for &(i, manager) in &run.downloads {
+        if !managers.iter().any(|m| std::ptr::eq(*m, manager)) {
+            continue;
+        }
+        let command = commands[i];
+        let words: Vec<&Word> = command.words().collect();
+        for (at, word) in words.iter().enumerate().skip(1) {
+            if word.is("--") {
+                break;
+            }
+            if manager.redundant_flags.iter().any(|f| word.is(f)) {
+                edits.push(Edit::delete(word_removal(file, &words, at)));
+                label(&word.raw);
+            }
+        }
+    }
+
+    // Cleanup commands at the top level, joined by `&&`.
+    let home = run.state.home();
+    let cleaned = |command: &Command| -> Option<Vec<String>> {
+        managers.iter().find_map(|m| {
+            let entry = m.cleanup.iter().find(|e| is_cleanup(e, command))?;
+            let mut paths = Vec::new();
+            for word in &entry[1..] {
+                if word.starts_with('/') || word.starts_with('~') {
+                    let (folder, inside) = path_argument(word, home.as_deref())?;
+                    if !mounted(&folder, inside) {
+                        return None;
+                    }
+                    paths.push(if inside {
+                        format!("{}/**", folder.trim_end_matches('/'))
+                    } else {
+                        folder
+                    });
+                }
+            }
+            Some(paths)
+        })
+    };
+    let items = &run.script.root().items;
+    let mut removable: Vec<Option<Vec<String>>> = items
+        .iter()
+        .map(|item| match &item.node {
+            Node::Command(c) => cleaned(c),
+            _ => None,
+        })
+        .collect();
+    let mut paths = Vec::new();
+    let mut removed = vec![false; items.len()];
+    for (range, span) in cleanup_removals(items, &removable) {
+        edits.push(Edit::delete(range));
+        for i in span {
+            removed[i] = true;
+            paths.extend(removable[i].take().unwrap_or_default());
+            label(run.script.slice(items[i].node.span()));
+        }
+    }
+    Removal {
+        edits,
+        labels,
+        items: removed,
+        paths,
+    }
+}
+
+/// The diagnostic for flags and cleanups that only fight a cache mount the RUN already
+/// has, with a Safe fix removing them; `None` when there are none (or none can go).
+fn useless_cleanups(ctx: &CheckContext<'_>, run: &Run<'_, '_>) -> Option<Diagnostic> {
+    let cache_targets: Vec<&str> = run
+        .mounts
+        .iter()
+        .filter(|m| m.cache)
+        .filter_map(|m| m.target.as_deref())
+        .collect();
+    if cache_targets.is_empty() {
+        return None;
+    }
+    let cached = |t: &str| cache_targets.iter().any(|m| covers(m, t));
+    // Managers with a downloading command here and every cache folder known and under a
+    // cache mount of the RUN.
+    let needs: Vec<&Need<'_>> = run.needs.iter().collect();
+    let managers: Vec<&PackageManager> = managers_of(&needs)
+        .into_iter()
+        .filter(|m| {
+            run.needs
+                .iter()
+                .filter(|n| std::ptr::eq(n.manager, *m))
+                .all(|n| n.target.as_deref().is_ok_and(cached))
+        })
+        .collect();
+    if managers.is_empty() {
+        return None;
+    }
+    // Only what is inside a mount: rm fails on the mount point itself (the RUN already
+    // fails then, and that is not this fix's business).
+    let inside_mount = |folder: &str, only_content: bool| {
+        cache_targets
+            .iter()
+            .any(|m| covers(m, folder) && (only_content || folder != *m))
+    };
+    let Removal { edits, labels, .. } = removal(ctx.file, run, &managers, &inside_mount);
+    if edits.is_empty() {
+        return None;
+    }
+    let mounts = if cache_targets.len() == 1 {
+        "the cache mount"
+    } else {
+        "the cache mounts"
+    };
+    let message = if labels.len() == 1 {
+        format!("{} only empties {mounts}; remove it", labels[0])
+    } else {
+        format!("{} only empty {mounts}; remove them", and_list(&labels))
+    };
+    let instruction = run.instruction;
+    Some(
+        Diagnostic::new(
+            CacheMounts::META.name,
+            instruction.keyword_range().cover(instruction.args_range()),
+            message,
+        )
+        .with_fix(Fix::new(
+            "Remove cache cleanups that a cache mount makes useless",
+            Applicability::Safe,
+            edits,
+            DeclaredEffect {
+                summary: "the removed flags and cleanup commands only touched files inside cache mounts, which never reach the image".to_string(),
+                ..DeclaredEffect::default()
+            },
+        )),
+    )
 }
 
 /// The file range to delete for the redundant word `words[at]`: with the blank before it
@@ -1459,6 +1595,199 @@ mod tests {
                 "FROM debian\nRUN rm -f /etc/apt/apt.conf.d/docker-clean\nRUN {APT} apt-get update\n"
             )
         );
+    }
+
+    const USELESS: &str = "Remove cache cleanups that a cache mount makes useless";
+
+    #[test]
+    fn existing_mount_drops_no_cache_dir_safely() {
+        let text = "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install --no-cache-dir -r requirements.txt\n";
+        let d = check(&CacheMounts, text);
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            d[0].message,
+            "`--no-cache-dir` only empties the cache mount; remove it"
+        );
+        let f = d[0].fix.as_ref().unwrap();
+        assert_eq!(f.title, USELESS);
+        assert_eq!(f.applicability, Applicability::Safe);
+        assert!(f.effect.disposable.is_empty() && f.effect.paths.is_empty());
+        assert_eq!(
+            fix(text),
+            "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt\n"
+        );
+        // Safe whatever the target says, and a parent folder mounted covers it too.
+        let text = "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache python3 -m pip install \\\n    --no-cache-dir flask\n";
+        for buildkit in [false, true] {
+            let d = check_with(text, &TargetFacts { buildkit });
+            assert_eq!(d.len(), 1);
+            let f = d[0].fix.as_ref().unwrap();
+            assert_eq!(f.applicability, Applicability::Safe);
+        }
+        assert_eq!(
+            fix(text),
+            "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache python3 -m pip install \\\n    flask\n"
+        );
+        // apk's `--no-cache` beside its mount, and uv's.
+        assert_eq!(
+            fix(
+                "FROM alpine\nRUN --mount=type=cache,target=/etc/apk/cache apk add --no-cache curl\n"
+            ),
+            "FROM alpine\nRUN --mount=type=cache,target=/etc/apk/cache apk add curl\n"
+        );
+        assert_eq!(
+            fix(
+                "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/uv uv pip install --no-cache --system x\n"
+            ),
+            "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/uv uv pip install --system x\n"
+        );
+    }
+
+    #[test]
+    fn existing_apt_mounts_drop_the_lists_cleanup_with_its_and() {
+        let text = format!(
+            "FROM debian\nRUN {APT} apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\n"
+        );
+        let d = check(&CacheMounts, &text);
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            d[0].message,
+            "`rm -rf /var/lib/apt/lists/*` only empties the cache mounts; remove it"
+        );
+        assert_eq!(
+            d[0].fix.as_ref().unwrap().applicability,
+            Applicability::Safe
+        );
+        assert_eq!(
+            fix(&text),
+            format!("FROM debian\nRUN {APT} apt-get update && apt-get install -y curl\n")
+        );
+        // Several at once, one diagnostic; continuation lines keep their shape.
+        let text = format!(
+            "FROM debian\nRUN {APT} apt-get update \\\n    && apt-get install -y curl \\\n    && apt-get clean \\\n    && rm -fr /var/lib/apt/lists/*\nRUN --mount=type=cache,target=/root/.npm npm ci && npm cache clean --force\n"
+        );
+        let d = check(&CacheMounts, &text);
+        assert_eq!(d.len(), 2);
+        assert_eq!(
+            d[0].message,
+            "`apt-get clean` and `rm -fr /var/lib/apt/lists/*` only empty the cache mounts; remove them"
+        );
+        assert_eq!(
+            d[1].message,
+            "`npm cache clean --force` only empties the cache mount; remove it"
+        );
+        assert_eq!(
+            converges(&text),
+            format!(
+                "FROM debian\nRUN {APT} apt-get update \\\n    && apt-get install -y curl\nRUN --mount=type=cache,target=/root/.npm npm ci\n"
+            )
+        );
+    }
+
+    #[test]
+    fn cleanups_outside_the_mount_or_of_the_mount_point_stay() {
+        for text in [
+            // apk's index folder is not under /etc/apk/cache.
+            "FROM alpine\nRUN --mount=type=cache,target=/etc/apk/cache apk add curl && rm -rf /var/cache/apk/*\n",
+            // rm of the mount point itself: the build fails already; not this fix's business.
+            "FROM node:22\nRUN --mount=type=cache,target=/root/.npm npm ci && rm -rf /root/.npm\n",
+            // Not joined by `&&`, or not at the top level.
+            "FROM node:22\nRUN --mount=type=cache,target=/root/.npm npm ci; npm cache clean --force\n",
+            "FROM node:22\nRUN --mount=type=cache,target=/root/.npm npm ci && (npm cache clean --force)\n",
+            // Only one of apt's folders is cache-mounted (a tmpfs is not a cache mount).
+            "FROM debian\nRUN --mount=type=cache,target=/var/cache/apt --mount=type=tmpfs,target=/var/lib/apt apt-get update && apt-get clean\n",
+            // No command of the manager downloads here.
+            "FROM node:22\nRUN --mount=type=cache,target=/root/.npm npm run build && npm cache clean --force\n",
+            // The cache folder is unknown (USER without HOME).
+            "FROM python:3.12\nUSER 1000\nRUN --mount=type=cache,target=/cache,uid=1000 pip install --no-cache-dir x\n",
+        ] {
+            assert!(check(&CacheMounts, text).is_empty(), "{text}");
+        }
+        // The mount-point rm is kept while the other cleanups go.
+        let text = "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install --no-cache-dir x && rm -rf /root/.cache/pip\n";
+        assert_eq!(
+            fix(text),
+            "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install x && rm -rf /root/.cache/pip\n"
+        );
+        // A mount of the parent folder: the rm deletes only what is inside it.
+        let text = "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache pip install x && rm -rf /root/.cache/pip\n";
+        assert_eq!(
+            fix(text),
+            "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache pip install x\n"
+        );
+    }
+
+    #[test]
+    fn new_and_existing_mounts_in_one_run_get_separate_fixes() {
+        let text = "FROM node:22\nRUN --mount=type=cache,target=/root/.cache/pip pip install --no-cache-dir x && npm ci && npm cache clean --force\n";
+        let d = check(&CacheMounts, text);
+        assert_eq!(d.len(), 2);
+        assert_eq!(
+            d[0].fix.as_ref().unwrap().applicability,
+            Applicability::Unsafe
+        );
+        assert!(d[0].message.starts_with("npm downloads into /root/.npm"));
+        let f = d[1].fix.as_ref().unwrap();
+        assert_eq!(
+            (f.title.as_str(), f.applicability),
+            (USELESS, Applicability::Safe)
+        );
+        assert_eq!(
+            d[1].message,
+            "`--no-cache-dir` only empties the cache mount; remove it"
+        );
+        assert_eq!(
+            converges(text),
+            "FROM node:22\nRUN --mount=type=cache,target=/root/.npm --mount=type=cache,target=/root/.cache/pip pip install x && npm ci\n"
+        );
+    }
+
+    /// The default rules through the real fix loop: round 1 adds the mounts while
+    /// apt-lists-cleanup / pip-no-cache add their cleanup; round 2 removes it.
+    #[test]
+    fn fix_loop_with_the_hygiene_rules_ends_without_the_cleanup() {
+        let options = FixOptions::new(true);
+        let selection = crate::Selection::defaults();
+        let check = |f: &dockopt_syntax::Dockerfile| crate::check_file(f, &selection);
+        for (text, expected) in [
+            (
+                "FROM debian\nRUN apt-get update && apt-get -y upgrade\n".to_string(),
+                format!(
+                    "FROM debian\nRUN {APT} rm -f /etc/apt/apt.conf.d/docker-clean && apt-get update && apt-get -y upgrade\n"
+                ),
+            ),
+            (
+                "FROM python:3.12\nRUN pip install flask\n".to_string(),
+                "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask\n"
+                    .to_string(),
+            ),
+        ] {
+            let outcome = fix_loop(&text, &options, &check);
+            assert!(outcome.refused.is_none(), "{:?}", outcome.refused);
+            assert_eq!(outcome.text, expected);
+            assert!(
+                outcome
+                    .applied
+                    .iter()
+                    .any(|a| a.rule == "cache-mounts" && a.title == USELESS && a.round == 2),
+                "{:?}",
+                outcome.applied
+            );
+            assert_idempotent(&outcome.text, &options, &check);
+        }
+    }
+
+    #[test]
+    fn clean_runs_with_a_mount_stay_quiet() {
+        for text in [
+            "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install x && echo done\n".to_string(),
+            format!("FROM debian\nRUN {APT} apt-get update && apt-get install -y curl\n"),
+            "FROM alpine\nRUN --mount=type=cache,target=/etc/apk/cache,sharing=locked apk add curl\n".to_string(),
+            "FROM node:22\nUSER node\nRUN --mount=type=cache,target=/home/node/.npm,uid=1000 npm ci\n".to_string(),
+        ] {
+            assert!(check(&CacheMounts, &text).is_empty(), "{text}");
+            assert_eq!(converges(&text), text);
+        }
     }
 
     fn converges(text: &str) -> String {
