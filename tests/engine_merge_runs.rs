@@ -1,7 +1,8 @@
 //! merge-runs on a real Docker engine: the original and the merged Dockerfile build images
 //! whose files are identical, and a failing RUN still fails the merged build.
 //!
-//! Needs an engine: `eval "$(tests/engine/up)"` and `DOCKOPT_ENGINE=1`. Skipped otherwise.
+//! Needs an engine, so the tests are ignored by default:
+//! `eval "$(tests/engine/up)" && cargo test -p dockopt --test engine_merge_runs -- --ignored`.
 
 use std::path::Path;
 use std::process::Command;
@@ -78,10 +79,9 @@ RUN echo \"i=${i:-unset}\" > /work/n.txt
 ";
 
 #[test]
+#[ignore = "needs a Docker engine (tests/engine/up)"]
 fn merged_runs_build_the_same_files_and_fail_the_same_way() {
-    if !engine() {
-        return;
-    }
+    require_engine();
     let dir = std::env::temp_dir().join(format!("dockopt-engine-merge-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -161,10 +161,9 @@ CMD python -c \"import six; print(six.__version__)\"
 ";
 
 #[test]
+#[ignore = "needs a Docker engine (tests/engine/up)"]
 fn run_passes_output_builds_and_runs_on_a_real_engine() {
-    if !engine() {
-        return;
-    }
+    require_engine();
     let dir = std::env::temp_dir().join(format!("dockopt-engine-runs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
