@@ -16,14 +16,16 @@ fn docker(args: &[&str], dir: &Path) -> std::process::Output {
         .expect("run /usr/bin/docker")
 }
 
-fn engine() -> bool {
-    if std::env::var_os("DOCKOPT_ENGINE").is_none() {
-        eprintln!(
-            "DOCKOPT_ENGINE not set: real-engine test skipped (eval \"$(tests/engine/up)\" first)"
-        );
-        return false;
-    }
-    true
+/// Fails with a clear message when no engine answers.
+fn require_engine() {
+    let out = Command::new("/usr/bin/docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output();
+    let ok = out.as_ref().is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "no Docker engine answers: run `eval \"$(tests/engine/up)\"` first"
+    );
 }
 
 /// `dockopt fix --select merge-runs` of `text`, through the real binary.
