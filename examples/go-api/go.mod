@@ -1,0 +1,3 @@
+module example.com/go-api
+
+go 1.22
