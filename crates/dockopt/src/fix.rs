@@ -75,7 +75,7 @@ fn diff_path(path: &Path) -> String {
         .to_string()
 }
 
-fn fix_text(text: &str, settings: &Settings, path: &Path) -> FixOutcome {
+pub(crate) fn fix_text(text: &str, settings: &Settings, path: &Path) -> FixOutcome {
     let options = FixOptions::new(settings.unsafe_fixes);
     let context = settings.build_context(path);
     fix_loop(text, &options, &|file| {

@@ -9,6 +9,7 @@ mod fix;
 mod input;
 mod parallel;
 mod rules_cmd;
+mod verify;
 mod write;
 
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ enum Command {
         /// The rule's name, e.g. `add-to-copy`.
         name: String,
     },
+    /// Build the original and the fixed Dockerfile on a Docker engine and check that the
+    /// fixed image differs only where the applied fixes declared (exit 1 when not).
+    Verify(verify::VerifyArgs),
     /// Inspect how dockopt reads Dockerfiles (parser and shell layer).
     #[command(subcommand)]
     Debug(debug::DebugCommand),
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
         Command::Fix(args) => fix::run(&args),
         Command::Rules => rules_cmd::list(),
         Command::Rule { name } => rules_cmd::show(&name),
+        Command::Verify(args) => verify::run(&args),
         Command::Debug(command) => debug::run(command),
     };
     ExitCode::from(outcome as u8)

@@ -1,0 +1,851 @@
+//! `dockopt verify`: build the original and the fixed Dockerfile on a real engine and show
+//! that the fixes kept the image they promised to keep.
+//!
+//! Steps: fix in memory -> cold builds (`--no-cache`) of both -> rebuild timings after a
+//! source and a manifest change -> image config and size from `docker image inspect` ->
+//! file-system diff of `docker export`s -> smoke check -> every difference classified as
+//! expected (declared by an applied fix) or unexpected -> report -> images removed.
+
+mod classify;
+mod docker;
+mod example;
+mod fsdiff;
+mod inspect;
+mod progress;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use dockopt_fix::{Applicability, FixOutcome};
+
+use crate::check::{SelectionArgs, settings_for};
+use crate::config::ConfigFinder;
+use crate::input::read_dockerfile;
+use crate::{Outcome, print_stdout};
+
+use classify::Effects;
+use docker::{BuildRun, Docker, tail};
+use example::{ExampleToml, Touched, comment_for};
+use inspect::{ImageFacts, config_differences, image_facts};
+use progress::Progress;
+use report::{AppliedJson, DiffItem, Report, Side, SmokeSpec, percent, seconds};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// True once Ctrl-C (or SIGTERM) arrived: every step stops, guards restore and clean up.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+const JSON_HELP: &str = r#"Exit status: 0 when both images build, every difference is declared by an applied
+fix and the smoke checks pass (or none is declared); 1 when the fixed image differs in a
+way no fix declared, the fixed Dockerfile fails to build while the original builds, or
+the fixed image fails the smoke check the original passes; 2 when no engine answers, the
+original does not build or fails its own smoke check (1 wins when the fixed image also
+differs unexpectedly), or the input is bad.
+
+Files read from PATH/example.toml when present: smoke (argv after the image; [] runs
+its CMD), smoke_expect (a substring of stdout+stderr), source_file and manifest_file
+(relative to PATH; a line "COMMENT touched by dockopt verify NONCE" is appended for
+one cached rebuild each, then the file is restored byte for byte, mtime included),
+comment (the source file's comment prefix; the manifest's comes from its name, and
+JSON files get trailing whitespace instead). The context defaults to PATH.
+
+--json prints one object:
+{
+  "dockerfile": "examples/python-web/Dockerfile", "context": "examples/python-web",
+  "unsafe_fixes": false, "engine": "20.10.24", "changed": true,
+  "applied_fixes": [{"rule", "title", "applicability": "safe"|"unsafe", "round", "summary"}],
+  "original" / "fixed": {
+    "tag", "build_ok", "build_s" (cold: first build in this run, --no-cache),
+    "build_log_tail" (only when the build failed), "size_bytes", "layers",
+    "rebuild_after_source_change_s", "rebuild_after_manifest_change_s",
+    "smoke_ok" (null: no smoke check), "smoke_output" (when it ran)
+  },
+  "size_change_percent", "layers_change",
+  "touched": {"source": "app.py", "manifest": "requirements.txt"},
+  "smoke": {"argv": [...], "expect": "..."} | null,
+  "compared" (false when a build failed or the run stopped before comparing),
+  "expected_differences": {"count", "by_rule": {"rule": n},
+                           "examples": {"rule": [difference, ...]}},
+  "unexpected_differences": [difference, ...],
+  "baseline_noisy_paths", "images_kept", "verdict", "messages": [...], "exit_code"
+}
+A difference is {"path": "/abs/path"} or {"config": "Cmd"}, with "change" (added,
+removed, changed), "what" (e.g. "content (10 -> 12 bytes)", "mode 0644 -> 0755",
+"[\"/bin/sh\",\"-c\",\"x\"] -> [\"x\"]"), and for expected ones "covered_by" (a rule, or
+"cache mount target", or "build noise" for content changes of files written with
+timestamps or in random order (/var/log/**, /var/cache/ldconfig/aux-cache,
+**/__pycache__/*.pyc, **/.rustc_info.json, **/cargo/.global-cache) and for
+paths that differ between two cold builds of the original) and "reason" (e.g.
+"disposable /var/lib/apt/lists/**"). "baseline_noisy_paths" counts the paths that
+differed between the two builds of the original (null when it was built once:
+--baseline=auto builds it again only when some difference is otherwise unexplained).
+Values that were not measured are null. "verdict" is one of ok, no-changes,
+unexpected-differences, fixed-build-failed, fixed-smoke-failed, original-build-failed,
+original-smoke-failed, interrupted, error."#;
+
+#[derive(Debug, Args)]
+#[command(after_long_help = JSON_HELP)]
+pub struct VerifyArgs {
+    /// An example folder (with example.toml) or any folder with a Dockerfile; a Dockerfile
+    /// itself works too.
+    pub path: PathBuf,
+    /// The Dockerfile to verify (default: PATH/Dockerfile).
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Also apply Unsafe fixes; their declared effects must still cover every difference.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print one JSON object (schema below) instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the images built (tagged dockopt-verify/NAME-original:PID and so on).
+    #[arg(long)]
+    pub keep_images: bool,
+    /// Build the original a second time (--no-cache) and treat whatever differs between
+    /// its two builds as build noise, not as a fix's doing: `auto` does so only when some
+    /// difference is left unexplained (it costs one more cold build).
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t)]
+    pub baseline: BaselineMode,
+    /// Time a rebuild after appending a comment to this source file (default: example.toml's
+    /// source_file).
+    #[arg(long, value_name = "FILE")]
+    pub touch_source: Option<PathBuf>,
+    /// Time a rebuild after appending a comment to this dependency manifest (default:
+    /// example.toml's manifest_file).
+    #[arg(long, value_name = "FILE")]
+    pub touch_manifest: Option<PathBuf>,
+    /// Stop a smoke check after this many seconds (it fails then).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub smoke_timeout: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum BaselineMode {
+    /// Only when some difference is not declared by a fix (and not known noise).
+    #[default]
+    Auto,
+    /// Always (the report then says how many paths are noisy).
+    Always,
+    /// Never: only the built-in noise list applies.
+    Never,
+}
+
+/// What one run works on, checked before anything is built.
+#[derive(Debug)]
+struct Plan {
+    dockerfile: PathBuf,
+    context: PathBuf,
+    name: String,
+    outcome: FixOutcome,
+    /// ("source" | "manifest", file, comment prefix).
+    touches: Vec<(&'static str, PathBuf, String)>,
+    smoke: Option<SmokeSpec>,
+}
+
+/// A Docker repository component from a folder name: lowercase `[a-z0-9._-]`.
+fn image_name(folder: &Path) -> String {
+    let raw = folder
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let mut name = String::new();
+    for c in raw.to_ascii_lowercase().chars() {
+        let c = if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+            c
+        } else {
+            '-'
+        };
+        if !(c == '-' && name.ends_with('-')) {
+            name.push(c);
+        }
+    }
+    let name = name.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    if name.is_empty() {
+        "dockerfile".into()
+    } else {
+        name.into()
+    }
+}
+
+fn plan(args: &VerifyArgs) -> Result<Plan, String> {
+    if !args.path.exists() {
+        return Err(format!("{}: no such file or folder", args.path.display()));
+    }
+    let (folder, default_dockerfile) = if args.path.is_dir() {
+        (args.path.clone(), args.path.join("Dockerfile"))
+    } else {
+        let parent = args
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        (parent, args.path.clone())
+    };
+    let dockerfile = args.dockerfile.clone().unwrap_or(default_dockerfile);
+    if !dockerfile.is_file() {
+        return Err(format!(
+            "{}: no Dockerfile there (pass --dockerfile FILE)",
+            dockerfile.display()
+        ));
+    }
+    let example = ExampleToml::read(&folder)?.unwrap_or_default();
+
+    let mut overrides = args.selection.overrides(args.unsafe_fixes)?;
+    let finder = ConfigFinder::default();
+    let mut settings = settings_for(&dockerfile, &finder, &overrides).map_err(|e| e.to_string())?;
+    let context = settings.context.clone().unwrap_or_else(|| folder.clone());
+    if !context.is_dir() {
+        return Err(format!(
+            "{}: the build context is not a folder",
+            context.display()
+        ));
+    }
+    if settings.context.is_none() {
+        overrides.context = Some(context.clone());
+        settings = settings_for(&dockerfile, &finder, &overrides).map_err(|e| e.to_string())?;
+    }
+    let original = read_dockerfile(&dockerfile).map_err(|e| e.to_string())?;
+    let outcome = crate::fix::fix_text(&original, &settings, &dockerfile);
+    if let Some(refusal) = &outcome.refused {
+        return Err(format!(
+            "{}: not fixed: {refusal} (please report this); nothing to verify",
+            dockerfile.display()
+        ));
+    }
+
+    let mut touches = Vec::new();
+    let declared = [
+        ("source", &args.touch_source, example.source_file.as_ref()),
+        (
+            "manifest",
+            &args.touch_manifest,
+            example.manifest_file.as_ref(),
+        ),
+    ];
+    for (what, flag, from_example) in declared {
+        let path = match (flag, from_example) {
+            (Some(p), _) => p.clone(),
+            (None, Some(p)) => folder.join(p),
+            (None, None) => continue,
+        };
+        if !path.is_file() {
+            return Err(format!(
+                "{}: the {what} file to touch does not exist",
+                path.display()
+            ));
+        }
+        let comment = match (what, &example.comment) {
+            ("source", Some(c)) => c.clone(),
+            _ => comment_for(&path).to_string(),
+        };
+        touches.push((what, path, comment));
+    }
+    let smoke = match (example.smoke, example.smoke_expect) {
+        (Some(argv), expect) => Some(SmokeSpec { argv, expect }),
+        (None, Some(_)) => {
+            return Err(format!(
+                "{}: smoke_expect without smoke (the argv to run)",
+                folder.join(example::EXAMPLE_TOML).display()
+            ));
+        }
+        (None, None) => None,
+    };
+    Ok(Plan {
+        name: image_name(&folder),
+        dockerfile,
+        context,
+        outcome,
+        touches,
+        smoke,
+    })
+}
+
+/// Removes what the run made (containers always; images unless kept) when dropped.
+#[derive(Debug)]
+struct Cleanup<'a> {
+    docker: &'a Docker,
+    containers: Vec<String>,
+    images: Vec<String>,
+    keep_images: bool,
+    temp_dir: Option<PathBuf>,
+}
+
+impl Cleanup<'_> {
+    /// Removes everything now; returns a warning when some image could not be removed.
+    fn finish(&mut self) -> Option<String> {
+        self.docker
+            .remove_containers(&std::mem::take(&mut self.containers));
+        if let Some(dir) = self.temp_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        let images = std::mem::take(&mut self.images);
+        if self.keep_images {
+            return None;
+        }
+        self.docker
+            .remove_images(&images)
+            .err()
+            .map(|e| format!("could not remove images {}: {e}", images.join(" ")))
+    }
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+/// Writes the fixed Dockerfile outside the context: a folder in the temp dir, under the
+/// original's file name, with its `NAME.dockerignore` when it has one.
+fn write_fixed(plan: &Plan) -> Result<(PathBuf, PathBuf), String> {
+    let dir = std::env::temp_dir().join(format!(
+        "dockopt-verify-{}-{}",
+        plan.name,
+        std::process::id()
+    ));
+    let file_name = plan
+        .dockerfile
+        .file_name()
+        .map_or_else(|| "Dockerfile".into(), ToOwned::to_owned);
+    let path = dir.join(&file_name);
+    let io = |e: std::io::Error| format!("{}: {}", dir.display(), crate::input::describe_io(&e));
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    std::fs::write(&path, &plan.outcome.text).map_err(io)?;
+    let mut ignore_name = file_name.clone();
+    ignore_name.push(".dockerignore");
+    let own_ignore = plan.dockerfile.with_file_name(&ignore_name);
+    if own_ignore.is_file() {
+        std::fs::copy(&own_ignore, dir.join(&ignore_name)).map_err(io)?;
+    }
+    Ok((dir, path))
+}
+
+fn side_from_build(tag: &str, build: &BuildRun) -> Side {
+    Side {
+        tag: tag.to_string(),
+        build_ok: build.ok,
+        build_s: Some(seconds(build.seconds)),
+        build_log_tail: (!build.ok).then(|| build.log_tail.clone()),
+        ..Side::default()
+    }
+}
+
+fn display(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+pub fn run(args: &VerifyArgs) -> Outcome {
+    let plan = match plan(args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Error;
+        }
+    };
+    let mut report = Report {
+        dockerfile: display(&plan.dockerfile),
+        context: display(&plan.context),
+        unsafe_fixes: args.unsafe_fixes,
+        changed: plan.outcome.is_changed(),
+        applied_fixes: plan
+            .outcome
+            .applied
+            .iter()
+            .map(|f| AppliedJson {
+                rule: f.rule.to_string(),
+                title: f.title.clone(),
+                applicability: f.applicability.name().to_string(),
+                round: f.round,
+                summary: f.effect.summary.clone(),
+            })
+            .collect(),
+        touched: plan
+            .touches
+            .iter()
+            .map(|(what, path, _)| ((*what).to_string(), display(path)))
+            .collect(),
+        smoke: plan.smoke.clone(),
+        images_kept: args.keep_images,
+        ..Report::default()
+    };
+    if !report.changed {
+        report.verdict = "no-changes".into();
+        report
+            .messages
+            .push("No fix applies; nothing to build or compare.".into());
+        return finish(args, &report, Outcome::Clean);
+    }
+    let docker = Docker::new();
+    match docker.server_version() {
+        Ok(version) => report.engine = Some(version),
+        Err(e) => {
+            eprintln!(
+                "error: no Docker engine answers ({} info: {e}); start one, e.g. `eval \"$(tests/engine/up)\"`, or set DOCKER_HOST",
+                docker.bin().display()
+            );
+            return Outcome::Error;
+        }
+    }
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            eprintln!(
+                "\ndockopt verify: still cleaning up (restoring touched files, removing images)"
+            );
+        } else {
+            eprintln!("\ndockopt verify: interrupted; cleaning up");
+        }
+    });
+    let outcome = verify(args, &plan, &docker, &mut report);
+    finish(args, &report, outcome)
+}
+
+fn finish(args: &VerifyArgs, report: &Report, outcome: Outcome) -> Outcome {
+    let mut report = report.clone();
+    report.exit_code = outcome as u8;
+    if args.json {
+        print_stdout(&report::json(&report));
+    } else {
+        print_stdout(&report::text(&report));
+    }
+    outcome
+}
+
+/// Everything that needs the engine; fills `report` and decides the exit status.
+fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) -> Outcome {
+    let pid = std::process::id();
+    let tag = |what: &str| format!("dockopt-verify/{}-{what}:{pid}", plan.name);
+    let has_smoke = plan.smoke.is_some();
+    let baseline = usize::from(args.baseline == BaselineMode::Always);
+    let steps = 2
+        + 2 * plan.touches.len()
+        + 1
+        + 2
+        + 2 * baseline
+        + if has_smoke { 2 } else { 0 }
+        + usize::from(!args.keep_images);
+    let mut progress = Progress::new(steps);
+    let mut cleanup = Cleanup {
+        docker,
+        containers: Vec::new(),
+        images: Vec::new(),
+        keep_images: args.keep_images,
+        temp_dir: None,
+    };
+    let (temp_dir, fixed_file) = match write_fixed(plan) {
+        Ok(x) => x,
+        Err(e) => {
+            report.verdict = "error".into();
+            report.messages.push(format!("error: {e}"));
+            return Outcome::Error;
+        }
+    };
+    cleanup.temp_dir = Some(temp_dir);
+    let files = [("original", plan.dockerfile.clone()), ("fixed", fixed_file)];
+
+    // Cold builds.
+    let mut sides: Vec<Side> = Vec::new();
+    for (what, file) in &files {
+        let t = tag(what);
+        progress.begin(format!("building the {what} image (--no-cache)"));
+        let build = docker.build(file, &t, &plan.context, true, &mut progress);
+        progress.end(if build.ok { "ok" } else { "FAILED" });
+        if build.ok {
+            cleanup.images.push(t.clone());
+        }
+        sides.push(side_from_build(&t, &build));
+        if build.interrupted || interrupted() {
+            return stop_interrupted(report, sides);
+        }
+        if !build.ok {
+            break;
+        }
+    }
+    let original_ok = sides[0].build_ok;
+    let fixed_ok = sides.get(1).is_some_and(|s| s.build_ok);
+    if !original_ok {
+        report.original = sides.first().cloned();
+        report.verdict = "original-build-failed".into();
+        report.messages.push(format!(
+            "The original Dockerfile ({}) does not build, so there is nothing to compare; make it build first.",
+            plan.dockerfile.display()
+        ));
+        return Outcome::Error;
+    }
+    if !fixed_ok {
+        report.original = sides.first().cloned();
+        report.fixed = sides.get(1).cloned();
+        report.verdict = "fixed-build-failed".into();
+        report.messages.push(
+            "The fixed Dockerfile does not build while the original does: a fix broke the build."
+                .into(),
+        );
+        return Outcome::Findings;
+    }
+
+    // Rebuild timings: touch, rebuild with the cache, restore.
+    for ((what, file), side) in files.iter().zip(sides.iter_mut()) {
+        for (kind, path, comment) in &plan.touches {
+            let t = tag(&format!("{what}-{kind}"));
+            progress.begin(format!("rebuilding the {what} image after a {kind} change"));
+            let touched = match Touched::touch(path, comment, example::nonce()) {
+                Ok(g) => g,
+                Err(e) => {
+                    progress.end("skipped");
+                    report.messages.push(format!("warning: {e}"));
+                    continue;
+                }
+            };
+            let build = docker.build(file, &t, &plan.context, false, &mut progress);
+            drop(touched);
+            progress.end(if build.ok { "ok" } else { "FAILED" });
+            if build.ok {
+                cleanup.images.push(t);
+            }
+            if build.interrupted || interrupted() {
+                return stop_interrupted(report, sides.clone());
+            }
+            if build.ok {
+                let s = Some(seconds(build.seconds));
+                if *kind == "source" {
+                    side.rebuild_after_source_change_s = s;
+                } else {
+                    side.rebuild_after_manifest_change_s = s;
+                }
+            } else {
+                report.messages.push(format!(
+                    "warning: the {what} rebuild after touching {} failed:\n{}",
+                    path.display(),
+                    tail(&build.log_tail, 10)
+                ));
+            }
+        }
+    }
+
+    // Config, size and layers.
+    progress.begin("inspecting both images");
+    let facts: Result<Vec<ImageFacts>, String> = sides
+        .iter()
+        .map(|s| docker.inspect(&s.tag).and_then(|j| image_facts(&j)))
+        .collect();
+    let facts = match facts {
+        Ok(f) => f,
+        Err(e) => {
+            progress.end("FAILED");
+            return stop_error(report, sides, &format!("docker image inspect: {e}"));
+        }
+    };
+    progress.end("ok");
+    for (side, f) in sides.iter_mut().zip(&facts) {
+        side.size_bytes = Some(f.size_bytes);
+        side.layers = Some(f.layers);
+    }
+    report.size_change_percent = percent(facts[0].size_bytes, facts[1].size_bytes);
+    report.layers_change = i64::try_from(facts[1].layers)
+        .ok()
+        .zip(i64::try_from(facts[0].layers).ok())
+        .map(|(after, before)| after - before);
+
+    // File systems.
+    let mut listings = Vec::new();
+    for side in &sides {
+        match read_files(docker, &mut cleanup, &side.tag, &mut progress) {
+            Ok(l) => listings.push(l),
+            Err(_) if interrupted() => return stop_interrupted(report, sides),
+            Err(e) => return stop_error(report, sides, &e),
+        }
+    }
+
+    // Classification.
+    let mut effects = match Effects::new(&plan.outcome.applied, &plan.outcome.text) {
+        Ok(e) => e,
+        Err(e) => return stop_error(report, sides, &e),
+    };
+    let fs_differences = fsdiff::compare(&listings[0], &listings[1]);
+    let config = config_differences(&facts[0], &facts[1]);
+    classify_into(report, &effects, &fs_differences, &config);
+    report.compared = true;
+
+    // A second cold build of the original: what differs between its two builds is noise.
+    let wants_baseline = match args.baseline {
+        BaselineMode::Always => true,
+        BaselineMode::Auto => !report.unexpected_differences.is_empty(),
+        BaselineMode::Never => false,
+    };
+    if wants_baseline {
+        if args.baseline == BaselineMode::Auto {
+            progress.add_steps(2);
+        }
+        let t = tag("baseline");
+        progress.begin(format!(
+            "building the original image again (--no-cache) to tell build noise{}",
+            if args.baseline == BaselineMode::Auto {
+                " from the unexpected differences"
+            } else {
+                ""
+            }
+        ));
+        let build = docker.build(&files[0].1, &t, &plan.context, true, &mut progress);
+        progress.end(if build.ok { "ok" } else { "FAILED" });
+        if build.ok {
+            cleanup.images.push(t.clone());
+        }
+        if build.interrupted || interrupted() {
+            return stop_interrupted(report, sides);
+        }
+        if build.ok {
+            match read_files(docker, &mut cleanup, &t, &mut progress) {
+                Ok(again) => {
+                    let noisy: Vec<String> = fsdiff::compare(&listings[0], &again)
+                        .into_iter()
+                        .map(|d| d.path)
+                        .collect();
+                    report.baseline_noisy_paths = Some(noisy.len());
+                    effects = effects.with_baseline(noisy);
+                    classify_into(report, &effects, &fs_differences, &config);
+                }
+                Err(_) if interrupted() => return stop_interrupted(report, sides),
+                Err(e) => report.messages.push(format!("warning: no baseline: {e}")),
+            }
+        } else {
+            report.messages.push(
+                "warning: the second build of the original failed; no baseline, so build noise may show as unexpected differences"
+                    .into(),
+            );
+        }
+    }
+    drop(listings);
+
+    // Smoke checks.
+    if let Some(spec) = &plan.smoke {
+        for (i, side) in sides.iter_mut().enumerate() {
+            progress.begin(format!("smoke check of {}", side.tag));
+            let name = format!("dockopt-verify-{}-{pid}-{i}", plan.name);
+            let run = docker.run(
+                &side.tag,
+                &spec.argv,
+                &name,
+                Duration::from_secs(args.smoke_timeout),
+                &mut progress,
+            );
+            let found = spec
+                .expect
+                .as_deref()
+                .is_none_or(|e| run.output.contains(e));
+            let ok = run.exit_code == Some(0) && found && !run.timed_out;
+            let output = format!(
+                "{}{}",
+                tail(&run.output, 20),
+                smoke_note(&run, spec, found, args.smoke_timeout)
+            );
+            progress.end(if ok { "pass" } else { "FAIL" });
+            side.smoke_ok = Some(ok);
+            side.smoke_output = Some(output);
+            if run.interrupted || interrupted() {
+                return stop_interrupted(report, sides.clone());
+            }
+        }
+    }
+
+    if !args.keep_images {
+        progress.begin("removing the images");
+        let warning = cleanup.finish();
+        progress.end(if warning.is_some() { "FAILED" } else { "ok" });
+        report
+            .messages
+            .extend(warning.map(|w| format!("warning: {w}")));
+    }
+    drop(cleanup);
+
+    let original_smoke = sides[0].smoke_ok;
+    let fixed_smoke = sides[1].smoke_ok;
+    report.original = Some(sides[0].clone());
+    report.fixed = Some(sides[1].clone());
+
+    let safe_only = plan
+        .outcome
+        .applied
+        .iter()
+        .all(|f| f.applicability == Applicability::Safe);
+    let mut verdicts = Vec::new();
+    if !report.unexpected_differences.is_empty() {
+        verdicts.push("unexpected-differences");
+        report.messages.push(format!(
+            "{} difference{} no applied fix declared ({}): a fix changed the image without saying so.",
+            report.unexpected_differences.len(),
+            if report.unexpected_differences.len() == 1 { "" } else { "s" },
+            if safe_only { "Safe fixes only" } else { "Safe and Unsafe fixes" }
+        ));
+    }
+    if original_smoke == Some(true) && fixed_smoke == Some(false) {
+        verdicts.push("fixed-smoke-failed");
+        report
+            .messages
+            .push("The fixed image fails the smoke check the original passes.".into());
+    }
+    if let Some(&first) = verdicts.first() {
+        report.verdict = first.into();
+        return Outcome::Findings;
+    }
+    if original_smoke == Some(false) {
+        report.verdict = "original-smoke-failed".into();
+        report.messages.push(
+            "The original image fails its own smoke check, so the check proves nothing; fix example.toml or the example."
+                .into(),
+        );
+        return Outcome::Error;
+    }
+    report.verdict = "ok".into();
+    report.messages.push(
+        "OK: both images build, every difference is one an applied fix declared, and the smoke checks pass (or none is declared)."
+            .into(),
+    );
+    Outcome::Clean
+}
+
+/// `docker create` + `docker export` of one image into a listing; the container goes again.
+fn read_files(
+    docker: &Docker,
+    cleanup: &mut Cleanup<'_>,
+    image: &str,
+    progress: &mut Progress,
+) -> Result<fsdiff::Listing, String> {
+    progress.begin(format!("reading the files of {image}"));
+    let listing = docker.create(image).and_then(|id| {
+        cleanup.containers.push(id.clone());
+        let l = docker.export_listing(&id, progress);
+        docker.remove_containers(&[id]);
+        cleanup.containers.pop();
+        l
+    });
+    progress.end(&match &listing {
+        Ok(l) => format!("{} paths", l.len()),
+        Err(_) => "FAILED".into(),
+    });
+    listing
+}
+
+/// Sorts every difference into the report's expected (with the rule that covers it) and
+/// unexpected lists, replacing what they held.
+fn classify_into(
+    report: &mut Report,
+    effects: &Effects,
+    fs: &[fsdiff::FsDifference],
+    config: &[inspect::ConfigDifference],
+) {
+    report.expected_differences = report::Expected::default();
+    report.unexpected_differences.clear();
+    let fs_items = fs.iter().map(|d| {
+        let cover = effects.cover_path(d);
+        (d.path.clone(), None, d.change.name(), d.what.clone(), cover)
+    });
+    let config_items = config.iter().map(|d| {
+        let cover = effects.cover_config(d.key);
+        (
+            String::new(),
+            Some(d.field),
+            "changed",
+            d.what.clone(),
+            cover,
+        )
+    });
+    for (path, field, change, what, cover) in fs_items.chain(config_items) {
+        let item = DiffItem {
+            path: field.is_none().then_some(path),
+            config: field.map(str::to_string),
+            change: change.into(),
+            what,
+            covered_by: cover.as_ref().map(|c| c.by.clone()),
+            reason: cover.map(|c| c.reason),
+        };
+        if item.covered_by.is_some() {
+            report.expected_differences.add(item);
+        } else {
+            report.unexpected_differences.push(item);
+        }
+    }
+}
+
+/// Why a smoke run failed, as a last line for its output (empty when it passed).
+fn smoke_note(run: &docker::SmokeRun, spec: &SmokeSpec, found: bool, timeout: u64) -> String {
+    if run.timed_out {
+        format!("\n(stopped after {timeout} s)")
+    } else if run.exit_code != Some(0) {
+        format!(
+            "\n(exit status {})",
+            run.exit_code.map_or("none".into(), |c| c.to_string())
+        )
+    } else if !found {
+        format!(
+            "\n(the output does not contain {:?})",
+            spec.expect.as_deref().unwrap_or_default()
+        )
+    } else {
+        String::new()
+    }
+}
+
+fn stop_interrupted(report: &mut Report, sides: Vec<Side>) -> Outcome {
+    let mut sides = sides.into_iter();
+    report.original = sides.next();
+    report.fixed = sides.next();
+    report.verdict = "interrupted".into();
+    report.messages.push("Interrupted.".into());
+    Outcome::Error
+}
+
+fn stop_error(report: &mut Report, sides: Vec<Side>, message: &str) -> Outcome {
+    let mut sides = sides.into_iter();
+    report.original = sides.next();
+    report.fixed = sides.next();
+    report.verdict = "error".into();
+    report.messages.push(format!("error: {message}"));
+    Outcome::Error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_are_valid_repository_components() {
+        let dir = std::env::temp_dir().join(format!("dockopt Verify__Name-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let name = image_name(&dir);
+        assert!(name.starts_with("dockopt-verify__name-"), "{name}");
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(image_name(Path::new("/definitely/not/here")), "dockerfile");
+    }
+
+    #[test]
+    fn the_json_help_names_every_required_key() {
+        for key in [
+            "\"original\"",
+            "\"fixed\"",
+            "build_ok",
+            "size_bytes",
+            "layers",
+            "build_s",
+            "rebuild_after_source_change_s",
+            "rebuild_after_manifest_change_s",
+            "smoke_ok",
+            "applied_fixes",
+            "expected_differences",
+            "unexpected_differences",
+        ] {
+            assert!(JSON_HELP.contains(key), "{key}");
+        }
+    }
+}

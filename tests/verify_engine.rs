@@ -1,0 +1,147 @@
+//! `dockopt verify` on a real Docker engine: a naive Dockerfile (separate apt RUNs, a
+//! shell-form CMD) verified with Safe fixes only and with --unsafe-fixes. Both images
+//! build, every difference is declared by a fix, the layer count goes down, the smoke
+//! check passes, the touched source file comes back byte for byte, and no image is left.
+//!
+//! Needs an engine, so the test is ignored by default:
+//! `eval "$(tests/engine/up)" && cargo test -p dockopt --test verify_engine -- --ignored --nocapture`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Fails with a clear message when no engine answers.
+fn require_engine() {
+    let out = Command::new("/usr/bin/docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output();
+    let ok = out.as_ref().is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "no Docker engine answers: run `eval \"$(tests/engine/up)\"` first"
+    );
+}
+
+const DOCKERFILE: &str = "FROM debian:bookworm-slim
+RUN apt-get update
+RUN apt-get install -y --no-install-recommends curl
+RUN rm -rf /var/lib/apt/lists/*
+COPY app.sh /app/app.sh
+CMD sh /app/app.sh
+";
+
+const APP: &str = "echo verify-ok\ncurl --version | head -n 1\n";
+
+const EXAMPLE: &str = "smoke = []
+smoke_expect = \"verify-ok\"
+source_file = \"app.sh\"
+comment = \"#\"
+";
+
+fn context() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dockopt-verify-engine-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Dockerfile"), DOCKERFILE).unwrap();
+    std::fs::write(dir.join("app.sh"), APP).unwrap();
+    std::fs::write(dir.join("example.toml"), EXAMPLE).unwrap();
+    dir
+}
+
+/// `dockopt verify DIR --json EXTRA...`: (exit code, report, stderr).
+fn verify(dir: &Path, extra: &[&str]) -> (Option<i32>, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dockopt"))
+        .arg("verify")
+        .arg(dir)
+        .arg("--json")
+        .args(extra)
+        .output()
+        .expect("run dockopt");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}):\n{stdout}\nstderr:\n{stderr}"));
+    (out.status.code(), report, stderr)
+}
+
+fn image_exists(tag: &str) -> bool {
+    Command::new("/usr/bin/docker")
+        .args(["image", "inspect", tag])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn check(dir: &Path, extra: &[&str], rules: &[&str]) -> Value {
+    let (code, report, stderr) = verify(dir, extra);
+    eprintln!("--- dockopt verify {extra:?}: exit {code:?}\n{stderr}");
+    eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
+    let pretty = serde_json::to_string_pretty(&report).unwrap();
+    assert_eq!(code, Some(0), "{pretty}");
+    assert_eq!(report["verdict"], "ok", "{pretty}");
+    for side in ["original", "fixed"] {
+        let s = &report[side];
+        assert_eq!(s["build_ok"], true, "{side}: {pretty}");
+        assert_eq!(s["smoke_ok"], true, "{side}: {pretty}");
+        assert!(s["build_s"].as_f64().unwrap() > 0.0, "{pretty}");
+        assert!(s["size_bytes"].as_u64().unwrap() > 0, "{pretty}");
+        assert!(
+            s["rebuild_after_source_change_s"].as_f64().is_some(),
+            "{pretty}"
+        );
+        assert!(s["rebuild_after_manifest_change_s"].is_null(), "{pretty}");
+        assert!(
+            !image_exists(s["tag"].as_str().unwrap()),
+            "{side} image left behind"
+        );
+    }
+    assert_eq!(
+        report["unexpected_differences"],
+        serde_json::json!([]),
+        "{pretty}"
+    );
+    let before = report["original"]["layers"].as_u64().unwrap();
+    let after = report["fixed"]["layers"].as_u64().unwrap();
+    assert!(after < before, "layers {before} -> {after}: {pretty}");
+    let applied: Vec<&str> = report["applied_fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    for rule in rules {
+        assert!(applied.contains(rule), "{rule} not applied: {applied:?}");
+    }
+    // The user's files are as they were.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("Dockerfile")).unwrap(),
+        DOCKERFILE
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("app.sh")).unwrap(), APP);
+    report
+}
+
+#[test]
+#[ignore = "needs a Docker engine (tests/engine/up)"]
+fn verify_proves_safe_and_unsafe_fixes_of_a_naive_dockerfile() {
+    require_engine();
+    let dir = context();
+
+    let safe = check(&dir, &[], &["merge-runs"]);
+    assert!(
+        safe["applied_fixes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["applicability"] == "safe"),
+        "{safe}"
+    );
+
+    let unsafe_fixes = check(&dir, &["--unsafe-fixes"], &["cache-mounts", "exec-form"]);
+    // exec-form changes Cmd, as it declares.
+    assert_eq!(
+        unsafe_fixes["expected_differences"]["by_rule"]["exec-form"], 1,
+        "{unsafe_fixes}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

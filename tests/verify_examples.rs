@@ -1,0 +1,88 @@
+//! `dockopt verify` on every example, with Safe fixes only and with `--unsafe-fixes`: the
+//! original and the fixed Dockerfile build, the smoke check passes on both, and there is no
+//! unexpected difference. Needs an engine: `eval "$(tests/engine/up)"`, then
+//! `cargo test -p dockopt --test verify_examples -- --ignored`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn examples() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("example.toml").is_file())
+        .collect();
+    out.sort();
+    assert!(
+        out.len() >= 5,
+        "expected at least five examples, found {}",
+        out.len()
+    );
+    out
+}
+
+fn verify(example: &Path, unsafe_fixes: bool) -> serde_json::Value {
+    let mut args = vec!["verify", "--json"];
+    if unsafe_fixes {
+        args.push("--unsafe-fixes");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_dockopt"))
+        .args(&args)
+        .arg(example)
+        .output()
+        .expect("run dockopt verify");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: not JSON ({e}):\n{stdout}\n{}",
+            example.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{} (unsafe fixes: {unsafe_fixes}): verify failed:\n{report:#}",
+        example.display()
+    );
+    report
+}
+
+fn check(example: &Path, report: &serde_json::Value) {
+    let name = example.display();
+    for side in ["original", "fixed"] {
+        assert_eq!(
+            report[side]["build_ok"], true,
+            "{name}: {side} did not build"
+        );
+        assert_eq!(
+            report[side]["smoke_ok"], true,
+            "{name}: {side} failed its smoke check"
+        );
+    }
+    let unexpected = report["unexpected_differences"]
+        .as_array()
+        .expect("unexpected_differences");
+    assert!(
+        unexpected.is_empty(),
+        "{name}: unexpected differences: {unexpected:#?}"
+    );
+}
+
+#[test]
+#[ignore = "needs a Docker engine (tests/engine/up)"]
+fn every_example_verifies_with_safe_and_unsafe_fixes() {
+    for example in examples() {
+        let safe = verify(&example, false);
+        check(&example, &safe);
+        let all = verify(&example, true);
+        check(&example, &all);
+        let layers = |r: &serde_json::Value, side: &str| r[side]["layers"].as_u64().unwrap();
+        assert!(
+            layers(&all, "fixed") <= layers(&all, "original"),
+            "{}: the unsafe fixes added layers",
+            example.display()
+        );
+    }
+}
