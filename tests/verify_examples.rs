@@ -1,7 +1,8 @@
 //! `dockopt verify` on every example, with Safe fixes only and with `--unsafe-fixes`: the
 //! original and the fixed Dockerfile build, the smoke check passes on both, and there is no
 //! unexpected difference. Needs an engine: `eval "$(tests/engine/up)"`, then
-//! `cargo test -p dockopt --test verify_examples -- --ignored`.
+//! `cargo test -p dockopt --test verify_examples -- --ignored`. The JSON reports are kept
+//! under target/tmp/verify-reports for `python3 examples/table.py --from target/tmp/verify-reports`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,6 +41,16 @@ fn verify(example: &Path, unsafe_fixes: bool) -> serde_json::Value {
             String::from_utf8_lossy(&out.stderr)
         )
     });
+    // Keep every report: `python3 examples/table.py --from DIR` turns them into the table.
+    let reports = Path::new(env!("CARGO_TARGET_TMPDIR")).join("verify-reports");
+    std::fs::create_dir_all(&reports).unwrap();
+    let mode = if unsafe_fixes { "unsafe" } else { "safe" };
+    let name = example.file_name().unwrap().to_string_lossy();
+    std::fs::write(
+        reports.join(format!("{name}.{mode}.json")),
+        stdout.as_bytes(),
+    )
+    .unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
