@@ -1,6 +1,6 @@
 use dockopt_fix::{Applicability, DeclaredEffect, Diagnostic, Edit, Fix};
 
-use super::apt_get_yes::{command_range, mount_covers, package_action, package_runs, removes};
+use super::package_runs::{command_range, mount_covers, package_action, package_runs, removes};
 use crate::stage_state::stage_states;
 use crate::{CheckContext, FixAvailability, Rule, RuleMeta, declare_rule};
 
@@ -101,7 +101,7 @@ impl Rule for ApkNoCache {
 
 #[cfg(test)]
 mod tests {
-    use super::super::apt_get_yes::support::{assert_fixtures, check_target};
+    use super::super::package_runs::support::{assert_fixtures, check_target};
     use super::ApkNoCache;
     use crate::rules::test_support::{check, fixed};
 

@@ -4,7 +4,7 @@ use dockopt_fix::{Applicability, DeclaredEffect, Diagnostic, Edit, Fix};
 use dockopt_shell::Command;
 use dockopt_syntax::{Dockerfile, EdgeKind, Instruction, InstructionKind, StageRef};
 
-use super::apt_get_yes::{
+use super::package_runs::{
     chain_end, command_range, mount_covers, package_action, package_runs, removes,
 };
 use crate::stage_state::stage_states;
@@ -304,7 +304,7 @@ impl Rule for AptListsCleanup {
 
 #[cfg(test)]
 mod tests {
-    use super::super::apt_get_yes::support::{assert_fixtures, check_target};
+    use super::super::package_runs::support::{assert_fixtures, check_target};
     use super::AptListsCleanup;
     use crate::rules::test_support::{check, fixed};
 

@@ -1,6 +1,6 @@
 use dockopt_fix::{Applicability, DeclaredEffect, Diagnostic, Edit, Fix};
 
-use super::apt_get_yes::{
+use super::package_runs::{
     AptOption, apt_options, command_range, is_false, package_action, package_runs, stage_mentions,
 };
 use crate::stage_state::stage_states;
@@ -123,7 +123,7 @@ impl Rule for AptNoInstallRecommends {
 mod tests {
     use dockopt_fix::Applicability;
 
-    use super::super::apt_get_yes::support::{assert_fixtures, check_target};
+    use super::super::package_runs::support::{assert_fixtures, check_target};
     use super::AptNoInstallRecommends;
     use crate::rules::test_support::{check, fixed};
 

@@ -14,6 +14,7 @@ mod legacy_key_value;
 mod maintainer_to_label;
 mod merge_runs;
 mod npm_cache_clean;
+mod package_runs;
 mod pip_no_cache;
 mod secret_in_env;
 

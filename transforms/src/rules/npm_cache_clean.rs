@@ -1,6 +1,6 @@
 use dockopt_fix::{Applicability, DeclaredEffect, Diagnostic, Edit, Fix};
 
-use super::apt_get_yes::{
+use super::package_runs::{
     chain_end, command_cache_path, command_range, is_cleanup_command, manager, mount_covers,
     package_action, package_runs, removes,
 };
@@ -144,7 +144,7 @@ impl Rule for NpmCacheClean {
 
 #[cfg(test)]
 mod tests {
-    use super::super::apt_get_yes::support::{assert_fixtures, check_target};
+    use super::super::package_runs::support::{assert_fixtures, check_target};
     use super::NpmCacheClean;
     use crate::rules::test_support::{check, fixed};
 

@@ -1,6 +1,6 @@
 use dockopt_fix::{Applicability, DeclaredEffect, Diagnostic, Edit, Fix};
 
-use super::apt_get_yes::{
+use super::package_runs::{
     command_cache_path, command_range, is_cleanup_command, manager, mount_covers, package_action,
     package_runs, removes, stage_mentions,
 };
@@ -133,7 +133,7 @@ impl Rule for PipNoCache {
 
 #[cfg(test)]
 mod tests {
-    use super::super::apt_get_yes::support::{assert_fixtures, check_target};
+    use super::super::package_runs::support::{assert_fixtures, check_target};
     use super::PipNoCache;
     use crate::rules::test_support::{check, fixed};
 
