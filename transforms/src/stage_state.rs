@@ -61,19 +61,53 @@ impl StageState {
     }
 }
 
+/// What a stage passes on to stages built `FROM` it: ENV (not ARG, which is scoped to its
+/// stage), USER and SHELL, as Docker carries them in the image config.
+#[derive(Clone, Debug, Default)]
+struct Inherited {
+    user: Option<String>,
+    env: BTreeMap<String, Option<String>>,
+    shell: Option<Vec<String>>,
+}
+
 /// The state before each instruction, by instruction index.
 pub fn stage_states(file: &Dockerfile) -> Vec<StageState> {
     let escape = file.escape_char();
+    let names: Vec<Option<String>> = file
+        .stages()
+        .iter()
+        .map(|s| s.name().map(str::to_lowercase))
+        .collect();
     let mut states = Vec::with_capacity(file.instructions().len());
     let mut current = StageState::default();
+    let mut passed_on = Inherited::default();
+    let mut finished: Vec<Inherited> = Vec::new();
     let mut stage = None::<usize>;
     for instruction in file.instructions() {
         if instruction.kind() == InstructionKind::From {
-            stage = Some(stage.map_or(0, |s| s + 1));
+            if stage.is_some() {
+                finished.push(std::mem::take(&mut passed_on));
+            }
+            let index = stage.map_or(0, |s| s + 1);
+            stage = Some(index);
+            let base = instruction.from().map(|f| f.image.value.to_string());
+            // `FROM <earlier stage>` (by name or number) starts from that stage's config.
+            let parent = base.as_deref().and_then(|b| {
+                let lower = b.to_lowercase();
+                names[..index.min(names.len())]
+                    .iter()
+                    .position(|n| n.as_deref() == Some(lower.as_str()))
+                    .or_else(|| b.parse::<usize>().ok().filter(|&i| i < index))
+            });
+            passed_on = parent
+                .and_then(|p| finished.get(p).cloned())
+                .unwrap_or_default();
             current = StageState {
                 stage,
-                base: instruction.from().map(|f| f.image.value.to_string()),
-                ..StageState::default()
+                base,
+                user: passed_on.user.clone(),
+                env: passed_on.env.clone(),
+                shell: passed_on.shell.clone(),
             };
         }
         states.push(current.clone());
@@ -82,12 +116,16 @@ pub fn stage_states(file: &Dockerfile) -> Vec<StageState> {
                 let user = instruction.args_text();
                 let name = user.split(':').next().unwrap_or(user).trim();
                 current.user = (!name.is_empty()).then(|| name.to_string());
+                passed_on.user.clone_from(&current.user);
             }
             InstructionKind::Env => {
                 for pair in instruction.key_values() {
                     let value = pair.unquoted_value(escape);
                     let literal = (!value.contains('$')).then_some(value);
-                    current.env.insert(pair.key.value.to_string(), literal);
+                    current
+                        .env
+                        .insert(pair.key.value.to_string(), literal.clone());
+                    passed_on.env.insert(pair.key.value.to_string(), literal);
                 }
             }
             InstructionKind::Arg => {
@@ -106,6 +144,7 @@ pub fn stage_states(file: &Dockerfile) -> Vec<StageState> {
                 current.shell = instruction
                     .json_array()
                     .map(|a| a.iter().map(|e| e.value.to_string()).collect());
+                passed_on.shell.clone_from(&current.shell);
             }
             _ => {}
         }
@@ -137,5 +176,21 @@ mod tests {
         assert!(run_z.env.is_empty() && run_z.shell.is_none());
         assert_eq!(run_z.home(), None, "numeric uid: HOME unknown");
         assert!(states[1].is_root() && states[1].home().as_deref() == Some("/root"));
+    }
+
+    #[test]
+    fn from_a_stage_inherits_env_user_and_shell_but_not_arg() {
+        let text = "FROM debian AS base\nARG VERSION=1\nENV PIP_CACHE_DIR=/cache\nUSER app\nSHELL [\"pwsh\", \"-c\"]\nFROM base AS child\nRUN x\nFROM 0\nRUN y\nFROM debian\nRUN z\n";
+        let file = dockopt_syntax::parse(text);
+        let states = stage_states(&file);
+        for run in [6, 8] {
+            let s = &states[run];
+            assert_eq!(s.var("PIP_CACHE_DIR"), Some("/cache"), "instruction {run}");
+            assert_eq!(s.user.as_deref(), Some("app"));
+            assert!(!s.posix_shell());
+            assert!(!s.is_set("VERSION"), "ARG does not cross stages");
+        }
+        let fresh = &states[10];
+        assert!(fresh.env.is_empty() && fresh.user.is_none() && fresh.posix_shell());
     }
 }
