@@ -39,6 +39,11 @@ pub struct CacheDir {
     pub gopath: Option<String>,
     /// `locked` when concurrent builds must not share it at once.
     pub sharing: Option<String>,
+    /// The sub-folders that are disposable cache, when not all of the folder is: what the
+    /// RUN writes elsewhere under a cache mount also stays out of the image, and that is a
+    /// real change (`/var/lib/apt/extended_states` is apt's state, not a cache).
+    #[serde(default)]
+    pub disposable: Vec<String>,
 }
 
 /// One package manager.

@@ -942,14 +942,31 @@ fn plan(
     } else {
         Applicability::Unsafe
     };
-    let mut disposable: Vec<String> = new_targets.iter().map(|t| format!("{t}/**")).collect();
+    // A mount keeps everything the RUN writes below it out of the image: disposable where the
+    // knowledge says it is cache, a declared path change for the rest (apt's extended_states).
+    let mut disposable: Vec<String> = Vec::new();
+    let mut kept_out: Vec<String> = Vec::new();
+    for need in missing {
+        let Ok(target) = &need.target else { continue };
+        if need.cache.disposable.is_empty() {
+            disposable.push(format!("{target}/**"));
+        } else {
+            disposable.extend(
+                need.cache
+                    .disposable
+                    .iter()
+                    .map(|sub| format!("{target}/{sub}/**")),
+            );
+            kept_out.push(format!("{target}/**"));
+        }
+    }
     for path in removed_paths {
         let folder = path.trim_end_matches("/**");
         if !new_targets.iter().any(|t| covers(t, folder)) && !disposable.contains(&path) {
             disposable.push(path);
         }
     }
-    let paths: Vec<String> = if adds_prepare {
+    let mut paths: Vec<String> = if adds_prepare {
         prepared
             .iter()
             .filter_map(|m| m.prepare.as_deref())
@@ -960,6 +977,7 @@ fn plan(
     } else {
         Vec::new()
     };
+    paths.extend(kept_out);
     let groups = by_manager(missing);
     let title = format!(
         "Add {} for {}",
@@ -1297,10 +1315,15 @@ mod tests {
             f.title,
             "Add cache mounts for apt (/var/cache/apt, /var/lib/apt)"
         );
-        assert_eq!(f.effect.paths, ["/etc/apt/apt.conf.d/docker-clean"]);
+        // The package lists are cache; the rest of /var/lib/apt (extended_states) is apt's
+        // state, which the mount keeps out of the image too: declared, not disposable.
+        assert_eq!(
+            f.effect.paths,
+            ["/etc/apt/apt.conf.d/docker-clean", "/var/lib/apt/**"]
+        );
         assert_eq!(
             f.effect.disposable,
-            ["/var/cache/apt/**", "/var/lib/apt/**"]
+            ["/var/cache/apt/**", "/var/lib/apt/lists/**"]
         );
     }
 
