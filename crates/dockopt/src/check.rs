@@ -174,13 +174,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
             Err(e) => errors.push(e),
         }
     }
-    // A broken config is met by every file under it: say it once.
-    let mut messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    messages.sort();
-    messages.dedup();
-    for m in &messages {
-        eprintln!("error: {m}");
-    }
+    crate::input::report_errors(&errors);
     let out = match args.output_format {
         OutputFormat::Text => text_report(&checked, args.quiet, Palette::new(args.color)),
         OutputFormat::Json => json_report(&checked),

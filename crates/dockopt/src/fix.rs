@@ -125,13 +125,7 @@ pub fn run(args: &FixArgs) -> Outcome {
         }
     }
     let mut failed = !errors.is_empty();
-    // A broken config is met by every file under it: say it once.
-    let mut messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    messages.sort();
-    messages.dedup();
-    for m in &messages {
-        eprintln!("error: {m}");
-    }
+    crate::input::report_errors(&errors);
     for r in fixed.iter().filter(|r| r.outcome.is_refused()) {
         failed = true;
         if let Some(refusal) = &r.outcome.refused {

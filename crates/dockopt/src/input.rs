@@ -60,6 +60,16 @@ pub fn read_dockerfile(path: &Path) -> Result<String, InputError> {
     })
 }
 
+/// Prints each error once: a broken config is met by every file under it.
+pub fn report_errors(errors: &[InputError]) {
+    let mut messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    messages.sort();
+    messages.dedup();
+    for m in &messages {
+        eprintln!("error: {m}");
+    }
+}
+
 pub fn describe_io(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or folder".into(),
