@@ -96,7 +96,8 @@ impl Settings {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        BuildContext::new(self.context.clone().unwrap_or_else(|| folder.to_path_buf()))
+        let root = self.context.clone().unwrap_or_else(|| folder.to_path_buf());
+        BuildContext::for_dockerfile(root, dockerfile)
     }
 
     /// Moves fixes between Safe and Unsafe as `extend-safe-fixes`/`extend-unsafe-fixes` say.
