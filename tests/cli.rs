@@ -199,6 +199,8 @@ fn check_exit_codes_and_formats() {
     assert_eq!(first["start"]["line"], 2);
     assert_eq!(first["fix"]["applicability"], "safe");
     assert_eq!(first["fix"]["edits"][0]["replacement"], "COPY");
+    // Changes to other files (a .dockerignore): none for an edit of the Dockerfile.
+    assert_eq!(first["fix"]["files"], serde_json::json!([]));
 
     let out = dockopt(&[
         "check",

@@ -35,6 +35,9 @@ pub struct Skipped {
 /// Why [`apply_fixes`] left a fix out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SkipReason {
+    /// The fix changes other files ([`Fix::files`]): only the fix loop's caller writes
+    /// those, and a fix with both file changes and edits is never applied.
+    FileChanges,
     /// The fix has no edits.
     NoEdits,
     /// An edit is out of bounds, reversed, or splits a UTF-8 character.
@@ -89,6 +92,9 @@ impl Fix {
 
 /// Why `fix` cannot be applied at all to `text`, whatever else is chosen.
 fn defect(fix: &Fix, text: &str) -> Option<SkipReason> {
+    if !fix.files.is_empty() {
+        return Some(SkipReason::FileChanges);
+    }
     if fix.edits.is_empty() {
         return Some(SkipReason::NoEdits);
     }
@@ -112,7 +118,8 @@ fn defect(fix: &Fix, text: &str) -> Option<SkipReason> {
 /// Chooses the fixes that can go together and splices their edits into `text` in one pass.
 ///
 /// Fixes are considered by the start of their first edit; ties keep the order given (so
-/// pass them in rule order). A fix is skipped when it is empty, invalid for the text (out of
+/// pass them in rule order). A fix is skipped when it changes other files ([`Fix::files`]),
+/// when it is empty, invalid for the text (out of
 /// bounds, off a character boundary), self-conflicting, a no-op, when one of its edits
 /// conflicts with ([`Edit::conflicts_with`]) an edit already chosen, or when it is
 /// [`Isolation::Alone`] and something else was chosen before it. Once an `Alone` fix is
@@ -290,6 +297,7 @@ mod tests {
             applicability: crate::Applicability::Safe,
             isolation: Isolation::Shared,
             effect: crate::DeclaredEffect::none(),
+            files: Vec::new(),
         };
         assert_eq!(apply_fixes(text, [&f]).text, "RUN (b)\n");
     }
@@ -452,5 +460,28 @@ mod tests {
             fix("b", vec![Edit::replace(range(0, 1), "b")]).apply_to(text),
             Some("bbc".to_owned())
         );
+    }
+
+    #[test]
+    fn fixes_with_file_changes_are_never_spliced() {
+        let text = "FROM a\n";
+        let change = crate::FileChange::create("ctx/.dockerignore", "node_modules\n");
+        let fixes = [
+            fix("ignore", vec![]).with_file_change(change.clone()),
+            fix("both", vec![Edit::insert(7, "RUN b\n")]).with_file_change(change),
+            fix("plain", vec![Edit::insert(0, "# x\n")]),
+        ];
+        assert!(fixes[0].is_file_change());
+        assert!(!fixes[1].is_file_change());
+        let applied = apply_fixes(text, &fixes);
+        assert_eq!(applied.text, "# x\nFROM a\n");
+        assert_eq!(applied.applied, vec![2]);
+        let mut reasons = reasons(&applied);
+        reasons.sort_by_key(|&(i, _)| i);
+        assert_eq!(
+            reasons,
+            vec![(0, SkipReason::FileChanges), (1, SkipReason::FileChanges)]
+        );
+        assert_eq!(fixes[1].apply_to(text), None);
     }
 }

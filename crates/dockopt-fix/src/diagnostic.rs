@@ -1,4 +1,7 @@
-//! The data a rule reports: diagnostics, fixes, edits, applicability, declared effects.
+//! The data a rule reports: diagnostics, fixes, edits, file changes, applicability,
+//! declared effects.
+
+use std::path::PathBuf;
 
 use dockopt_syntax::TextRange;
 
@@ -30,6 +33,53 @@ impl Edit {
     /// touches the other (two insertions at one offset have no defined order).
     pub fn conflicts_with(&self, other: &Self) -> bool {
         self.range.start <= other.range.end && other.range.start <= self.range.end
+    }
+}
+
+/// A change to a file other than the Dockerfile, e.g. the build context's `.dockerignore`:
+/// its whole new text, and the text the rule read, so that the change is written only if
+/// the file still holds that text (or, for a new file, still does not exist).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FileChange {
+    /// The file, as the rule built it: the build context's root joined with the file name.
+    pub path: PathBuf,
+    /// The text the rule read; `None` when the file does not exist and is created.
+    pub original: Option<String>,
+    /// The full new text.
+    pub text: String,
+}
+
+impl FileChange {
+    /// Creates `path`, which does not exist, with `text`.
+    pub fn create(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            original: None,
+            text: text.into(),
+        }
+    }
+
+    /// Replaces the text of `path`, which holds `original`, with `text`.
+    pub fn update(
+        path: impl Into<PathBuf>,
+        original: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Self {
+        Self {
+            path: path.into(),
+            original: Some(original.into()),
+            text: text.into(),
+        }
+    }
+
+    /// True when the file does not exist and the change creates it.
+    pub fn is_create(&self) -> bool {
+        self.original.is_none()
+    }
+
+    /// True when the change leaves an existing file as it is.
+    pub fn is_noop(&self) -> bool {
+        self.original.as_deref() == Some(self.text.as_str())
     }
 }
 
@@ -105,7 +155,8 @@ pub enum Isolation {
     Alone,
 }
 
-/// A set of edits applied together, all or none.
+/// A set of edits of the Dockerfile applied together, all or none; or a set of changes to
+/// other files ([`Fix::files`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fix {
     /// What the fix does, imperative: "Merge with the RUN above".
@@ -114,6 +165,12 @@ pub struct Fix {
     pub applicability: Applicability,
     pub isolation: Isolation,
     pub effect: DeclaredEffect,
+    /// Changes to other files than the Dockerfile (empty for most fixes). A fix is either
+    /// Dockerfile edits or file changes, never both: a fix with both is never applied. The
+    /// fix loop never applies file changes in its rounds; it collects them once the
+    /// Dockerfile converged ([`crate::FixOutcome::file_changes`]), and its caller writes
+    /// them.
+    pub files: Vec<FileChange>,
 }
 
 impl Fix {
@@ -131,7 +188,22 @@ impl Fix {
             applicability,
             isolation: Isolation::Shared,
             effect,
+            files: Vec::new(),
         }
+    }
+
+    /// Adds a change to a file other than the Dockerfile. Such a fix must have no edits
+    /// (see [`Fix::files`]).
+    #[must_use]
+    pub fn with_file_change(mut self, change: FileChange) -> Self {
+        self.files.push(change);
+        self
+    }
+
+    /// True when the fix changes other files and not the Dockerfile: the kind of fix the
+    /// loop collects at the end ([`Fix::files`]).
+    pub fn is_file_change(&self) -> bool {
+        !self.files.is_empty() && self.edits.is_empty()
     }
 
     pub fn safe(title: impl Into<String>, edits: Vec<Edit>) -> Self {

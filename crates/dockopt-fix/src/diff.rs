@@ -259,30 +259,60 @@ fn quote(name: &str) -> String {
     out
 }
 
-/// A patch of several files, each `(path, old, new)` with `path` relative to the repository
-/// root and `/`-separated; `git apply` run at the root accepts it. Unchanged files are left
-/// out; the result is empty when nothing changed.
+/// One file of a [`patch_files`] patch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PatchFile<'a> {
+    /// Relative to the repository root, `/`-separated; a leading `./` is dropped.
+    pub path: &'a str,
+    /// The text before; `None` for a file the patch creates.
+    pub old: Option<&'a str>,
+    /// The text after.
+    pub new: &'a str,
+}
+
+/// A patch of several files; `git apply` run at the repository root accepts it. A file
+/// with no old text is created (`--- /dev/null`, `new file mode 100644`, as git writes
+/// it); unchanged existing files are left out; the result is empty when nothing changed.
+pub fn patch_files(files: &[PatchFile<'_>]) -> String {
+    let mut out = String::new();
+    for file in files {
+        let mut path = file.path;
+        while let Some(rest) = path.strip_prefix("./") {
+            path = rest;
+        }
+        let new_label = format!("b/{path}");
+        let diff = match file.old {
+            Some(old) => unified_diff(
+                old,
+                file.new,
+                &format!("a/{path}"),
+                &new_label,
+                DEFAULT_CONTEXT,
+            ),
+            None => unified_diff("", file.new, DEV_NULL, &new_label, DEFAULT_CONTEXT),
+        };
+        out.push_str(&diff);
+    }
+    out
+}
+
+/// A patch of several existing files, each `(path, old, new)`: [`patch_files`] with every
+/// old text given.
 pub fn patch<P, O, N>(files: &[(P, O, N)]) -> String
 where
     P: AsRef<str>,
     O: AsRef<str>,
     N: AsRef<str>,
 {
-    let mut out = String::new();
-    for (path, old, new) in files {
-        let mut path = path.as_ref();
-        while let Some(rest) = path.strip_prefix("./") {
-            path = rest;
-        }
-        out.push_str(&unified_diff(
-            old.as_ref(),
-            new.as_ref(),
-            &format!("a/{path}"),
-            &format!("b/{path}"),
-            DEFAULT_CONTEXT,
-        ));
-    }
-    out
+    let files: Vec<PatchFile<'_>> = files
+        .iter()
+        .map(|(path, old, new)| PatchFile {
+            path: path.as_ref(),
+            old: Some(old.as_ref()),
+            new: new.as_ref(),
+        })
+        .collect();
+    patch_files(&files)
 }
 
 #[cfg(test)]
@@ -551,6 +581,43 @@ mod tests {
             p,
             "diff --git a/one b/one\n--- a/one\n+++ b/one\n@@ -1 +1 @@\n-a\n+b\n\
              diff --git a/dir/two b/dir/two\n--- a/dir/two\n+++ b/dir/two\n@@ -1 +1 @@\n-c\n+d\n"
+        );
+    }
+
+    #[test]
+    fn patch_files_creates_new_files_like_git() {
+        let p = patch_files(&[
+            PatchFile {
+                path: "./app/Dockerfile",
+                old: Some("FROM a\n"),
+                new: "FROM b\n",
+            },
+            PatchFile {
+                path: "app/.dockerignore",
+                old: None,
+                new: "node_modules\n.git\n",
+            },
+            PatchFile {
+                path: "same",
+                old: Some("x\n"),
+                new: "x\n",
+            },
+        ]);
+        assert_eq!(
+            p,
+            "diff --git a/app/Dockerfile b/app/Dockerfile\n--- a/app/Dockerfile\n\
+             +++ b/app/Dockerfile\n@@ -1 +1 @@\n-FROM a\n+FROM b\n\
+             diff --git a/app/.dockerignore b/app/.dockerignore\nnew file mode 100644\n\
+             --- /dev/null\n+++ b/app/.dockerignore\n@@ -0,0 +1,2 @@\n+node_modules\n+.git\n"
+        );
+        // An empty new file is still created: git writes the header alone.
+        assert_eq!(
+            patch_files(&[PatchFile {
+                path: "e",
+                old: None,
+                new: ""
+            }]),
+            "diff --git a/e b/e\nnew file mode 100644\n"
         );
     }
 }

@@ -3,6 +3,25 @@
 //! The loop refuses (returns the original text untouched, naming the rules involved) when
 //! a round produces a syntax error the input did not have, when it does not converge within
 //! [`FixOptions::max_rounds`], or when it comes back to a text it produced before.
+//!
+//! # File changes
+//!
+//! Fixes that change other files ([`Fix::files`], e.g. the build context's `.dockerignore`)
+//! are never applied in a round: they change nothing the loop re-parses, so they take no
+//! part in convergence, the texts seen or the refusals. Once the Dockerfile converged (and
+//! only then: a refused loop collects nothing), the loop takes from the final diagnostics
+//! the allowed fixes ([`FixOptions::allows`]) that have file changes and no edits, and moves
+//! them to [`FixOutcome::file_changes`], one entry per changed file, in the order `check`
+//! reported them. They were made against the final text, which is the Dockerfile the
+//! caller writes. A fix is left in [`FixOutcome::remaining`] instead when it also has
+//! edits (never applied), changes one path twice or changes a file to its own text, or
+//! changes a path an earlier collected fix already changes (the first wins; the next run,
+//! after the first change is written, offers the other again if it still applies). Each
+//! collected fix is also listed in [`FixOutcome::applied`], with the round after the last
+//! Dockerfile round, so that counts and `dockopt verify` see it.
+//!
+//! The loop writes nothing: the caller writes each [`FileChange`] (and should check that
+//! the file still holds [`FileChange::original`], or still does not exist).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -10,7 +29,7 @@ use std::fmt;
 use dockopt_syntax::{Dockerfile, Severity, SyntaxError};
 
 use crate::apply::apply_fixes;
-use crate::{Applicability, DeclaredEffect, Diagnostic, Fix};
+use crate::{Applicability, DeclaredEffect, Diagnostic, FileChange, Fix};
 
 /// The default for [`FixOptions::max_rounds`].
 pub const DEFAULT_MAX_ROUNDS: usize = 100;
@@ -65,8 +84,21 @@ pub struct AppliedFix {
     pub title: String,
     pub applicability: Applicability,
     pub effect: DeclaredEffect,
-    /// The 1-based round it was applied in.
+    /// The 1-based round it was applied in; for a fix that changes other files,
+    /// [`FixOutcome::rounds`]` + 1`.
     pub round: usize,
+}
+
+/// A change to another file than the Dockerfile that the loop collected (see the module
+/// documentation); the caller writes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedFileChange {
+    pub rule: &'static str,
+    /// The fix's title.
+    pub title: String,
+    pub applicability: Applicability,
+    pub effect: DeclaredEffect,
+    pub change: FileChange,
 }
 
 /// Why the loop wrote nothing.
@@ -124,12 +156,17 @@ impl fmt::Display for Refusal {
 pub struct FixOutcome {
     /// The fixed text; the input itself when nothing applied or the loop refused.
     pub text: String,
-    /// The fixes applied, in order (by round, then position); empty when refused.
+    /// The fixes applied, in order (by round, then position), the fixes that change other
+    /// files last; empty when refused.
     pub applied: Vec<AppliedFix>,
-    /// Rounds that applied fixes (including, when refused, the rounds thrown away).
+    /// Rounds that applied fixes to the Dockerfile (including, when refused, the rounds
+    /// thrown away); the collected file changes do not count.
     pub rounds: usize,
-    /// The diagnostics of [`FixOutcome::text`], fixable or not, as `check` reported them.
+    /// The diagnostics of [`FixOutcome::text`], fixable or not, as `check` reported them,
+    /// except those whose file changes moved to [`FixOutcome::file_changes`].
     pub remaining: Vec<Diagnostic>,
+    /// Changes to other files, collected once the Dockerfile converged; empty when refused.
+    pub file_changes: Vec<AppliedFileChange>,
     /// Set when the loop threw its work away and returned the input.
     pub refused: Option<Refusal>,
 }
@@ -139,11 +176,71 @@ impl FixOutcome {
         self.refused.is_some()
     }
 
-    /// True when the text differs from the input. Every round yields a text the loop has
-    /// not had before (else it refuses), so this is the same as "some fix applied".
+    /// True when the Dockerfile's text or another file changes.
     pub fn is_changed(&self) -> bool {
-        !self.applied.is_empty()
+        self.text_changed() || !self.file_changes.is_empty()
     }
+
+    /// True when the Dockerfile's text differs from the input. Every round yields a text
+    /// the loop has not had before (else it refuses), so this is "some round applied".
+    pub fn text_changed(&self) -> bool {
+        self.refused.is_none() && self.rounds > 0
+    }
+
+    /// The fixes applied to the Dockerfile's text (not those that change other files).
+    pub fn text_fixes(&self) -> impl Iterator<Item = &AppliedFix> {
+        self.applied.iter().filter(|f| f.round <= self.rounds)
+    }
+}
+
+/// Moves the allowed fixes that change only other files out of `diagnostics` (see the
+/// module documentation); `round` is the round they are listed with in `applied`.
+fn collect_file_changes(
+    diagnostics: Vec<Diagnostic>,
+    options: &FixOptions,
+    round: usize,
+    applied: &mut Vec<AppliedFix>,
+) -> (Vec<Diagnostic>, Vec<AppliedFileChange>) {
+    let mut remaining = Vec::with_capacity(diagnostics.len());
+    let mut changes: Vec<AppliedFileChange> = Vec::new();
+    for d in diagnostics {
+        let Some(fix) = d
+            .fix
+            .as_ref()
+            .filter(|f| options.allows(f) && f.is_file_change())
+        else {
+            remaining.push(d);
+            continue;
+        };
+        let paths_repeat = fix
+            .files
+            .iter()
+            .enumerate()
+            .any(|(i, c)| fix.files[..i].iter().any(|o| o.path == c.path));
+        let taken = fix
+            .files
+            .iter()
+            .any(|c| changes.iter().any(|t| t.change.path == c.path));
+        if paths_repeat || taken || fix.files.iter().any(FileChange::is_noop) {
+            remaining.push(d);
+            continue;
+        }
+        applied.push(AppliedFix {
+            rule: d.rule,
+            title: fix.title.clone(),
+            applicability: fix.applicability,
+            effect: fix.effect.clone(),
+            round,
+        });
+        changes.extend(fix.files.iter().map(|change| AppliedFileChange {
+            rule: d.rule,
+            title: fix.title.clone(),
+            applicability: fix.applicability,
+            effect: fix.effect.clone(),
+            change: change.clone(),
+        }));
+    }
+    (remaining, changes)
 }
 
 /// Error messages of severity [`Severity::Error`], counted. Ranges move as fixes apply, so
@@ -210,21 +307,29 @@ pub fn fix_loop(
         applied: Vec::new(),
         rounds,
         remaining: input_diagnostics.unwrap_or(diagnostics),
+        file_changes: Vec::new(),
         refused: Some(refusal),
     };
 
     for round in 1.. {
+        // Fixes that change other files never apply in a round (see the module docs).
         let candidates: Vec<(&'static str, &Fix)> = diagnostics
             .iter()
-            .filter_map(|d| Some((d.rule, d.fix.as_ref().filter(|f| options.allows(f))?)))
+            .filter_map(|d| {
+                let fix = d.fix.as_ref()?;
+                (options.allows(fix) && fix.files.is_empty()).then_some((d.rule, fix))
+            })
             .collect();
         let result = apply_fixes(&current, candidates.iter().map(|&(_, f)| f));
         if result.is_empty() {
+            let (remaining, file_changes) =
+                collect_file_changes(diagnostics, options, round, &mut applied);
             return FixOutcome {
                 text: current,
                 applied,
                 rounds: round - 1,
-                remaining: diagnostics,
+                remaining,
+                file_changes,
                 refused: None,
             };
         }
@@ -307,8 +412,11 @@ pub fn fix_loop(
 }
 
 /// Runs [`fix_loop`] on `text` and again on its result, and checks that the first run was
-/// not refused and that the second changes nothing: no fix applies, the text stays.
-/// Returns the first run's outcome, or why the fixes are not idempotent.
+/// not refused and that the second changes nothing: no fix applies to the Dockerfile, the
+/// text stays. Returns the first run's outcome, or why the fixes are not idempotent.
+///
+/// The file changes of the second run are ignored: nothing was written between the runs,
+/// so the rules read the same other files and may well propose the same changes again.
 pub fn check_idempotent(
     text: &str,
     options: &FixOptions,
@@ -324,10 +432,9 @@ pub fn check_idempotent(
             "fixing the fixed text again was refused: {refusal}"
         ));
     }
-    if !second.applied.is_empty() || second.text != first.text {
+    if second.text_changed() || second.text != first.text {
         let fixes: Vec<String> = second
-            .applied
-            .iter()
+            .text_fixes()
             .map(|f| format!("{}: {}", f.rule, f.title))
             .collect();
         return Err(format!(

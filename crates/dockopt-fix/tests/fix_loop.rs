@@ -3,8 +3,8 @@
 use std::cell::Cell;
 
 use dockopt_fix::{
-    Applicability, ConfigKey, DeclaredEffect, Diagnostic, Edit, Fix, FixOptions, Isolation,
-    Refusal, TextRange, assert_idempotent, check_idempotent, fix_loop,
+    Applicability, ConfigKey, DeclaredEffect, Diagnostic, Edit, FileChange, Fix, FixOptions,
+    Isolation, Refusal, TextRange, assert_idempotent, check_idempotent, fix_loop,
 };
 use dockopt_syntax::Dockerfile;
 
@@ -608,4 +608,185 @@ fn multibyte_text_and_crlf_survive_the_loop() {
         outcome.text,
         "FROM alpine\r\nLABEL note=\"日本🐳\"\r\nRUN a\r\n"
     );
+}
+
+/// Proposes a `.dockerignore` (a new file) that names the number of `RUN` lines of the
+/// text it was made against, so a test can tell which text that was.
+fn ignore_file(
+    rule: &'static str,
+    applicability: Applicability,
+) -> impl Fn(&Dockerfile) -> Vec<Diagnostic> {
+    move |doc| {
+        let runs = lines_starting_with(doc.text(), "RUN ").len();
+        let fix = Fix::new(
+            "Create .dockerignore",
+            applicability,
+            Vec::new(),
+            DeclaredEffect::none(),
+        )
+        .with_file_change(FileChange::create(
+            "ctx/.dockerignore",
+            format!("# {rule}: {runs} RUN\n.git\n"),
+        ));
+        vec![diag(rule, TextRange::new(0, 4), fix)]
+    }
+}
+
+#[test]
+fn file_changes_are_collected_once_the_dockerfile_converged() {
+    // Alone: nothing happens to the Dockerfile; the change is collected.
+    let text = "FROM alpine\nrun a\n";
+    let outcome = fix_loop(
+        text,
+        &FixOptions::default(),
+        &ignore_file("ignore", Applicability::Safe),
+    );
+    assert_eq!(outcome.text, text);
+    assert_eq!(outcome.rounds, 0);
+    assert!(outcome.is_changed());
+    assert!(!outcome.text_changed());
+    assert_eq!(outcome.text_fixes().count(), 0);
+    assert!(outcome.remaining.is_empty());
+    assert_eq!(outcome.file_changes.len(), 1);
+    let change = &outcome.file_changes[0];
+    assert_eq!(change.rule, "ignore");
+    assert_eq!(change.title, "Create .dockerignore");
+    assert_eq!(change.applicability, Applicability::Safe);
+    assert_eq!(
+        change.change,
+        FileChange::create("ctx/.dockerignore", "# ignore: 0 RUN\n.git\n")
+    );
+    assert!(change.change.is_create());
+    let applied: Vec<(&str, usize)> = outcome.applied.iter().map(|f| (f.rule, f.round)).collect();
+    assert_eq!(applied, vec![("ignore", 1)]);
+
+    // With Dockerfile fixes: those run their rounds, the change is made against the final
+    // text and listed after them.
+    let check = both(upper_first_run, ignore_file("ignore", Applicability::Safe));
+    let outcome = assert_idempotent(
+        "FROM alpine\nrun a\nrun b\n",
+        &FixOptions::default(),
+        &check,
+    );
+    assert_eq!(outcome.text, "FROM alpine\nRUN a\nRUN b\n");
+    assert_eq!(outcome.rounds, 2);
+    assert!(outcome.text_changed() && outcome.is_changed());
+    let applied: Vec<(&str, usize)> = outcome.applied.iter().map(|f| (f.rule, f.round)).collect();
+    assert_eq!(
+        applied,
+        vec![("upper-run", 1), ("upper-run", 2), ("ignore", 3)]
+    );
+    assert_eq!(outcome.text_fixes().count(), 2);
+    assert_eq!(
+        outcome.file_changes[0].change.text,
+        "# ignore: 2 RUN\n.git\n"
+    );
+    assert!(outcome.remaining.is_empty());
+}
+
+#[test]
+fn a_fix_with_both_edits_and_file_changes_is_never_applied() {
+    let text = "FROM alpine\n";
+    let check = |_: &Dockerfile| {
+        let fix = Fix::safe("Both", vec![Edit::insert(0, "# x\n")])
+            .with_file_change(FileChange::create("ctx/.dockerignore", ".git\n"));
+        vec![diag("both", TextRange::new(0, 4), fix)]
+    };
+    let outcome = assert_idempotent(text, &FixOptions::default(), &check);
+    assert_eq!(outcome.text, text);
+    assert!(!outcome.is_changed());
+    assert!(outcome.applied.is_empty() && outcome.file_changes.is_empty());
+    assert_eq!(outcome.remaining.len(), 1);
+}
+
+#[test]
+fn the_first_change_of_a_path_wins_and_no_ops_stay_reported() {
+    let noop = |_: &Dockerfile| {
+        let fix = Fix::safe("Keep", Vec::new()).with_file_change(FileChange::update(
+            "ctx/other",
+            "same\n",
+            "same\n",
+        ));
+        vec![diag("noop", TextRange::new(0, 4), fix)]
+    };
+    let twice = |_: &Dockerfile| {
+        let fix = Fix::safe("Twice", Vec::new())
+            .with_file_change(FileChange::create("ctx/twice", "a\n"))
+            .with_file_change(FileChange::create("ctx/twice", "b\n"));
+        vec![diag("twice", TextRange::new(0, 4), fix)]
+    };
+    let check = both(
+        both(
+            ignore_file("first", Applicability::Safe),
+            ignore_file("second", Applicability::Safe),
+        ),
+        both(noop, twice),
+    );
+    let outcome = fix_loop("FROM alpine\n", &FixOptions::default(), &check);
+    assert_eq!(outcome.refused, None);
+    let collected: Vec<&str> = outcome.file_changes.iter().map(|c| c.rule).collect();
+    assert_eq!(collected, vec!["first"]);
+    assert_eq!(
+        outcome.file_changes[0].change.text,
+        "# first: 0 RUN\n.git\n"
+    );
+    let left: Vec<&str> = outcome.remaining.iter().map(|d| d.rule).collect();
+    assert_eq!(left, vec!["second", "noop", "twice"]);
+    assert_eq!(outcome.applied.len(), 1);
+}
+
+#[test]
+fn file_changes_respect_applicability() {
+    let text = "FROM alpine\n";
+    let unsafe_change = ignore_file("ignore", Applicability::Unsafe);
+    let outcome = fix_loop(text, &FixOptions::default(), &unsafe_change);
+    assert!(outcome.file_changes.is_empty() && !outcome.is_changed());
+    assert_eq!(outcome.remaining.len(), 1);
+    let outcome = fix_loop(text, &FixOptions::new(true), &unsafe_change);
+    assert_eq!(outcome.file_changes.len(), 1);
+    assert_eq!(outcome.file_changes[0].applicability, Applicability::Unsafe);
+    assert!(outcome.remaining.is_empty());
+
+    let shown = ignore_file("ignore", Applicability::DisplayOnly);
+    let outcome = fix_loop(text, &FixOptions::new(true), &shown);
+    assert!(outcome.file_changes.is_empty() && outcome.applied.is_empty());
+    assert_eq!(outcome.remaining.len(), 1);
+}
+
+#[test]
+fn a_refused_loop_collects_no_file_changes() {
+    let options = FixOptions {
+        max_rounds: 3,
+        ..FixOptions::default()
+    };
+    let check = both(grow, ignore_file("ignore", Applicability::Safe));
+    let outcome = fix_loop("FROM alpine\n", &options, &check);
+    assert!(matches!(
+        outcome.refused,
+        Some(Refusal::NotConverged { .. })
+    ));
+    assert!(outcome.file_changes.is_empty() && outcome.applied.is_empty());
+    assert!(!outcome.is_changed() && !outcome.text_changed());
+    // Refused, the input's diagnostics stay reported, the file change among them.
+    assert!(outcome.remaining.iter().any(|d| d.rule == "ignore"));
+
+    let check = both(break_env, ignore_file("ignore", Applicability::Safe));
+    let outcome = fix_loop("FROM alpine\nENV X=1\n", &FixOptions::default(), &check);
+    assert!(matches!(
+        outcome.refused,
+        Some(Refusal::NewSyntaxError { .. })
+    ));
+    assert!(outcome.file_changes.is_empty() && !outcome.is_changed());
+}
+
+#[test]
+fn the_idempotence_check_ignores_file_changes_of_the_second_run() {
+    // The rule proposes the same change again on the fixed text (nothing was written).
+    let outcome = check_idempotent(
+        "FROM alpine\n",
+        &FixOptions::default(),
+        &ignore_file("ignore", Applicability::Safe),
+    )
+    .unwrap();
+    assert_eq!(outcome.file_changes.len(), 1);
 }

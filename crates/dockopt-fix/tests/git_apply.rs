@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use dockopt_fix::{DEV_NULL, patch, unified_diff};
+use dockopt_fix::{DEV_NULL, PatchFile, patch, patch_files, unified_diff};
 use proptest::prelude::*;
 
 /// A fresh `git init` in the system temp folder, removed on drop.
@@ -273,6 +273,75 @@ fn patch_with_dot_slash_paths() {
     repo.apply(&patch(&[("./Dockerfile", "FROM a\n", "FROM b\n")]))
         .unwrap();
     assert_eq!(repo.read("Dockerfile"), b"FROM b\n");
+}
+
+/// True (with a note) when there is no git to test against.
+fn git_missing() -> bool {
+    let ok = Command::new("git")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("git is not installed; skipping");
+    }
+    !ok
+}
+
+#[test]
+fn patch_that_fixes_a_dockerfile_and_creates_its_dockerignore() {
+    if git_missing() {
+        return;
+    }
+    let repo = TempRepo::new();
+    let dockerfile = (
+        "app/Dockerfile",
+        "FROM a\nCOPY . .\n",
+        "FROM a\nCOPY . /app\n",
+    );
+    repo.write(dockerfile.0, dockerfile.1);
+    let ignore = "node_modules\n.git\n";
+    let p = patch_files(&[
+        PatchFile {
+            path: dockerfile.0,
+            old: Some(dockerfile.1),
+            new: dockerfile.2,
+        },
+        PatchFile {
+            path: "./app/.dockerignore",
+            old: None,
+            new: ignore,
+        },
+    ]);
+    assert!(
+        p.contains("new file mode 100644\n--- /dev/null\n+++ b/app/.dockerignore\n"),
+        "{p}"
+    );
+    repo.apply(&p).unwrap();
+    assert_eq!(repo.read(dockerfile.0), dockerfile.2.as_bytes());
+    assert_eq!(repo.read("app/.dockerignore"), ignore.as_bytes());
+
+    // The same patch again: git refuses to create a file that exists.
+    repo.write(dockerfile.0, dockerfile.1);
+    assert!(repo.apply(&p).is_err());
+}
+
+#[test]
+fn patch_that_extends_an_existing_dockerignore() {
+    if git_missing() {
+        return;
+    }
+    let repo = TempRepo::new();
+    let old = "# build output\ntarget\n*.log";
+    let new = "# build output\ntarget\n*.log\nnode_modules\n.git\n";
+    repo.write(".dockerignore", old);
+    let p = patch_files(&[PatchFile {
+        path: ".dockerignore",
+        old: Some(old),
+        new,
+    }]);
+    assert!(!p.contains("new file mode"), "{p}");
+    repo.apply(&p).unwrap();
+    assert_eq!(repo.read(".dockerignore"), new.as_bytes());
 }
 
 /// A line: its content (from characters that stress the patch format) and its ending.

@@ -302,7 +302,11 @@ fn text_report(checked: &[Checked], quiet: bool, palette: Palette) -> String {
 
 /// The JSON schema (version 1): `{"version":1,"files":N,"diagnostics":[{file, rule, message,
 /// start:{line,column,offset}, end:{...}, fix: null | {title, applicability, edits:[{start,
-/// end, replacement}]}}]}`. Offsets are bytes; lines and columns are 1-based characters.
+/// end, replacement}], files:[{path, create, text}]}}]}`. Offsets are bytes; lines and
+/// columns are 1-based characters. `files` (added in version 1; empty for most fixes) are
+/// changes to other files than the Dockerfile, e.g. the context's `.dockerignore`: `path`
+/// as the rule built it, `create` true when the file does not exist yet, `text` its whole
+/// new text. A fix has edits or files, not both.
 pub fn json_report(checked: &[Checked]) -> String {
     let position = |file: &Dockerfile, offset: usize| {
         let at = file.line_col(offset);
@@ -319,6 +323,11 @@ pub fn json_report(checked: &[Checked]) -> String {
                         "start": position(&c.file, e.range.start),
                         "end": position(&c.file, e.range.end),
                         "replacement": e.replacement,
+                    })).collect::<Vec<_>>(),
+                    "files": f.files.iter().map(|c| serde_json::json!({
+                        "path": c.path.display().to_string(),
+                        "create": c.is_create(),
+                        "text": c.text,
                     })).collect::<Vec<_>>(),
                 })
             });
@@ -414,15 +423,30 @@ fn sarif_report(checked: &[Checked]) -> String {
                 }}],
             });
             if let Some(fix) = &d.fix {
-                result["fixes"] = serde_json::json!([{
-                    "description": {"text": format!("{} ({})", fix.title, fix.applicability.name())},
-                    "artifactChanges": [{
+                let mut changes = Vec::new();
+                if !fix.edits.is_empty() {
+                    changes.push(serde_json::json!({
                         "artifactLocation": {"uri": uri},
                         "replacements": fix.edits.iter().map(|e| serde_json::json!({
                             "deletedRegion": region(&c.file, e.range.start, e.range.end),
                             "insertedContent": {"text": e.replacement},
                         })).collect::<Vec<_>>(),
-                    }],
+                    }));
+                }
+                // Another file: its whole text replaced (nothing deleted when created).
+                changes.extend(fix.files.iter().map(|f| {
+                    let old_chars = f.original.as_deref().map_or(0, |o| o.chars().count());
+                    serde_json::json!({
+                        "artifactLocation": {"uri": f.path.to_string_lossy().replace('\\', "/")},
+                        "replacements": [{
+                            "deletedRegion": {"charOffset": 0, "charLength": old_chars},
+                            "insertedContent": {"text": f.text},
+                        }],
+                    })
+                }));
+                result["fixes"] = serde_json::json!([{
+                    "description": {"text": format!("{} ({})", fix.title, fix.applicability.name())},
+                    "artifactChanges": changes,
                 }]);
             }
             results.push(result);

@@ -1,11 +1,12 @@
 //! `dockopt fix`: apply fixes in place, or show them as a diff or a patch first.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use dockopt_fix::{FixOptions, FixOutcome, fix_loop, patch};
+use dockopt_fix::{AppliedFileChange, FixOptions, FixOutcome, PatchFile, fix_loop, patch_files};
 use dockopt_syntax::parse;
 use dockopt_transforms::check_file_in;
 
@@ -14,7 +15,7 @@ use crate::color::{ColorChoice, Palette};
 use crate::config::{ConfigFinder, Settings};
 use crate::discover::find_dockerfiles;
 use crate::input::read_dockerfile;
-use crate::write::{has_uncommitted_changes, write_if_unchanged};
+use crate::write::{canonical_target, create_new, has_uncommitted_changes, write_if_unchanged};
 use crate::{Outcome, print_stdout};
 
 #[derive(Debug, Args)]
@@ -57,15 +58,58 @@ struct FileResult {
     outcome: FixOutcome,
 }
 
-/// The label a diff uses for `path`: relative to the current folder, `/` separators.
+/// A change to another file than a Dockerfile (e.g. a `.dockerignore`) that this run shows
+/// or writes: one per file, the first proposed.
+struct PlannedChange<'a> {
+    /// Index into the results of the Dockerfile whose fixes proposed it.
+    from: usize,
+    change: &'a AppliedFileChange,
+    /// The name diffs use.
+    label: String,
+}
+
+/// The file changes of `results`, one per file (by canonical path): a change proposed
+/// again with the same text is shown and written once; a different one is left out with a
+/// warning, for the next run.
+fn plan_file_changes(results: &[FileResult]) -> Vec<PlannedChange<'_>> {
+    let mut planned: Vec<PlannedChange<'_>> = Vec::new();
+    let mut by_path: HashMap<PathBuf, usize> = HashMap::new();
+    for (from, r) in results.iter().enumerate() {
+        for change in &r.outcome.file_changes {
+            let label = diff_path(&change.change.path);
+            let key = canonical_target(&change.change.path);
+            match by_path.get(&key) {
+                Some(&first) if planned[first].change.change.text == change.change.text => {}
+                Some(_) => eprintln!(
+                    "warning: {label}: {} also proposed a different change for {}; run dockopt fix again after this one",
+                    change.rule,
+                    r.path.display()
+                ),
+                None => {
+                    by_path.insert(key, planned.len());
+                    planned.push(PlannedChange {
+                        from,
+                        change,
+                        label,
+                    });
+                }
+            }
+        }
+    }
+    planned
+}
+
+/// The label a diff uses for `path`: relative to the current folder, `/` separators. The
+/// file need not exist (a file a fix creates).
 fn diff_path(path: &Path) -> String {
     let cwd = std::env::current_dir().ok();
     let relative = cwd
         .as_deref()
         .and_then(|c| {
-            std::fs::canonicalize(path)
+            canonical_target(path)
+                .strip_prefix(c)
                 .ok()
-                .and_then(|p| p.strip_prefix(c).ok().map(Path::to_path_buf))
+                .map(Path::to_path_buf)
         })
         .unwrap_or_else(|| path.to_path_buf());
     relative
@@ -135,21 +179,46 @@ pub fn run(args: &FixArgs) -> Outcome {
             );
         }
     }
-    let changed: Vec<&FileResult> = fixed.iter().filter(|r| r.outcome.is_changed()).collect();
-    let applied: usize = changed.iter().map(|r| r.outcome.applied.len()).sum();
+    // Refused outcomes have neither text changes nor file changes.
+    let changed: Vec<usize> = (0..fixed.len())
+        .filter(|&i| fixed[i].outcome.text_changed())
+        .collect();
+    let planned = plan_file_changes(&fixed);
+    let applied: usize = changed
+        .iter()
+        .map(|&i| fixed[i].outcome.text_fixes().count())
+        .sum::<usize>()
+        + planned.len();
+    let changed_files = changed.len() + planned.len();
 
     if args.dry_run || args.patch.is_some() {
-        let files: Vec<(String, &str, &str)> = changed
-            .iter()
-            .map(|r| {
-                (
+        // Each Dockerfile, then the other files its fixes change.
+        let mut entries: Vec<(String, Option<&str>, &str)> = Vec::new();
+        for (i, r) in fixed.iter().enumerate() {
+            if r.outcome.text_changed() {
+                entries.push((
                     diff_path(&r.path),
-                    r.original.as_str(),
+                    Some(r.original.as_str()),
                     r.outcome.text.as_str(),
-                )
+                ));
+            }
+            for p in planned.iter().filter(|p| p.from == i) {
+                entries.push((
+                    p.label.clone(),
+                    p.change.change.original.as_deref(),
+                    p.change.change.text.as_str(),
+                ));
+            }
+        }
+        let files: Vec<PatchFile<'_>> = entries
+            .iter()
+            .map(|(path, old, new)| PatchFile {
+                path,
+                old: *old,
+                new,
             })
             .collect();
-        let diff = patch(&files);
+        let diff = patch_files(&files);
         if let Some(target) = &args.patch {
             if let Err(e) = write_new_file(target, &diff) {
                 eprintln!("error: {}: {e}", target.display());
@@ -165,15 +234,14 @@ pub fn run(args: &FixArgs) -> Outcome {
                 "Would apply"
             };
             eprintln!(
-                "{verb} {applied} fix{} in {} file{}.",
+                "{verb} {applied} fix{} in {changed_files} file{}.",
                 plural_es(applied),
-                changed.len(),
-                plural(changed.len())
+                plural(changed_files)
             );
         }
         return if failed {
             Outcome::Error
-        } else if changed.is_empty() {
+        } else if changed_files == 0 {
             Outcome::Clean
         } else {
             Outcome::Findings
@@ -182,22 +250,65 @@ pub fn run(args: &FixArgs) -> Outcome {
 
     let mut written = 0;
     let mut written_fixes = 0;
-    for r in &changed {
+    // Dockerfiles left as they were: their file changes are not written either, as the
+    // rules made them against the fixed Dockerfile.
+    let mut not_written = vec![false; fixed.len()];
+    for &i in &changed {
+        let r = &fixed[i];
         if !args.allow_dirty && has_uncommitted_changes(&r.path) == Some(true) {
             eprintln!(
                 "error: {}: has uncommitted changes; commit or stash them first, or pass --allow-dirty",
                 r.path.display()
             );
             failed = true;
+            not_written[i] = true;
             continue;
         }
         match write_if_unchanged(&r.path, &r.original, &r.outcome.text) {
             Ok(()) => {
                 written += 1;
-                written_fixes += r.outcome.applied.len();
+                written_fixes += r.outcome.text_fixes().count();
             }
             Err(e) => {
                 eprintln!("error: {}: {e}", r.path.display());
+                failed = true;
+                not_written[i] = true;
+            }
+        }
+    }
+    for p in &planned {
+        let change = &p.change.change;
+        let path = &change.path;
+        if not_written[p.from] {
+            eprintln!(
+                "error: {}: not written, as {} was not",
+                path.display(),
+                fixed[p.from].path.display()
+            );
+            failed = true;
+            continue;
+        }
+        let result = match &change.original {
+            Some(original) => {
+                if !args.allow_dirty && has_uncommitted_changes(path) == Some(true) {
+                    eprintln!(
+                        "error: {}: has uncommitted changes; commit or stash them first, or pass --allow-dirty",
+                        path.display()
+                    );
+                    failed = true;
+                    continue;
+                }
+                write_if_unchanged(path, original, &change.text)
+            }
+            None => create_new(path, &change.text),
+        };
+        match result {
+            Ok(()) => {
+                written += 1;
+                written_fixes += 1;
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
                 failed = true;
             }
         }
@@ -274,6 +385,14 @@ fn fix_stdin(name: &Path, settings: &Settings) -> Outcome {
         return Outcome::Error;
     }
     print_stdout(&outcome.text);
+    for c in &outcome.file_changes {
+        eprintln!(
+            "note: {}: {} would also change {} (not written with --stdin-filename; run dockopt fix on the file)",
+            name.display(),
+            c.rule,
+            diff_path(&c.change.path)
+        );
+    }
     let file = parse(&outcome.text);
     for d in &outcome.remaining {
         eprintln!(
@@ -285,4 +404,64 @@ fn fix_stdin(name: &Path, settings: &Settings) -> Outcome {
         );
     }
     Outcome::Clean
+}
+
+#[cfg(test)]
+mod tests {
+    use dockopt_fix::{Applicability, AppliedFileChange, DeclaredEffect, FileChange, FixOutcome};
+
+    use super::{FileResult, plan_file_changes};
+
+    fn result(dockerfile: &str, changes: &[(&std::path::Path, &str)]) -> FileResult {
+        FileResult {
+            path: dockerfile.into(),
+            original: "FROM a\n".into(),
+            outcome: FixOutcome {
+                text: "FROM a\n".into(),
+                applied: Vec::new(),
+                rounds: 0,
+                remaining: Vec::new(),
+                file_changes: changes
+                    .iter()
+                    .map(|(path, text)| AppliedFileChange {
+                        rule: "dockerignore",
+                        title: "Ignore".into(),
+                        applicability: Applicability::Safe,
+                        effect: DeclaredEffect::none(),
+                        change: FileChange::create(*path, *text),
+                    })
+                    .collect(),
+                refused: None,
+            },
+        }
+    }
+
+    #[test]
+    fn file_changes_are_planned_once_per_file_and_the_first_proposal_wins() {
+        let dir = std::env::temp_dir().join(format!("dockopt-plan-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        let ignore = dir.join(".dockerignore");
+        let same = dir.join("sub/../.dockerignore");
+        let other = dir.join("sub/.dockerignore");
+        let results = [
+            result("a/Dockerfile", &[(&ignore, ".git\n")]),
+            // The same text by another name of the file: once.
+            result("a/Dockerfile.dev", &[(&same, ".git\n"), (&other, "x\n")]),
+            // A different text: left for the next run.
+            result("a/Dockerfile.prod", &[(&ignore, "node_modules\n")]),
+        ];
+        let planned = plan_file_changes(&results);
+        let got: Vec<(usize, &str)> = planned
+            .iter()
+            .map(|p| (p.from, p.change.change.text.as_str()))
+            .collect();
+        assert_eq!(got, vec![(0, ".git\n"), (1, "x\n")]);
+        // Labels of files that do not exist yet are still resolved.
+        let real = std::fs::canonicalize(&dir).unwrap();
+        assert_eq!(
+            planned[1].label,
+            real.join("sub/.dockerignore").to_string_lossy()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

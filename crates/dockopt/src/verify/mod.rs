@@ -144,6 +144,8 @@ struct Plan {
     context: PathBuf,
     name: String,
     outcome: FixOutcome,
+    /// The new text of the ignore file the build reads, when a fix changes it.
+    ignore_text: Option<String>,
     /// ("source" | "manifest", file, comment prefix).
     touches: Vec<(&'static str, PathBuf, String)>,
     smoke: Option<SmokeSpec>,
@@ -221,6 +223,7 @@ fn plan(args: &VerifyArgs) -> Result<Plan, String> {
             dockerfile.display()
         ));
     }
+    let ignore_text = ignore_change(&dockerfile, &context, &outcome)?;
 
     let mut touches = Vec::new();
     let declared = [
@@ -264,9 +267,59 @@ fn plan(args: &VerifyArgs) -> Result<Plan, String> {
         dockerfile,
         context,
         outcome,
+        ignore_text,
         touches,
         smoke,
     })
+}
+
+/// `NAME.dockerignore` beside the Dockerfile `NAME`: BuildKit reads it instead of the
+/// context's `.dockerignore` when it exists.
+fn own_ignore_name(dockerfile: &Path) -> std::ffi::OsString {
+    let mut name = dockerfile
+        .file_name()
+        .map_or_else(|| "Dockerfile".into(), ToOwned::to_owned);
+    name.push(".dockerignore");
+    name
+}
+
+/// The new text of the ignore file the build of `dockerfile` reads, when the fixes change
+/// it: its own `NAME.dockerignore` when that exists or a fix creates it, else
+/// `<context>/.dockerignore`. A change of any other file is an error: the fixed build
+/// would not see it, so the comparison would not show what `dockopt fix` does.
+fn ignore_change(
+    dockerfile: &Path,
+    context: &Path,
+    outcome: &FixOutcome,
+) -> Result<Option<String>, String> {
+    use crate::write::canonical_target;
+    let own = dockerfile.with_file_name(own_ignore_name(dockerfile));
+    let own_target = canonical_target(&own);
+    let own_after = own.is_file()
+        || outcome
+            .file_changes
+            .iter()
+            .any(|c| canonical_target(&c.change.path) == own_target);
+    let read = if own_after {
+        own_target
+    } else {
+        canonical_target(&context.join(".dockerignore"))
+    };
+    let mut text = None;
+    for c in &outcome.file_changes {
+        if canonical_target(&c.change.path) != read {
+            return Err(format!(
+                "{}: the fix of {} also changes {}, which is not the ignore file this build reads ({}); dockopt verify can only build with a changed ignore file, so there is nothing to verify (leave the rule out with --ignore {})",
+                dockerfile.display(),
+                c.rule,
+                c.change.path.display(),
+                read.display(),
+                c.rule
+            ));
+        }
+        text = Some(c.change.text.clone());
+    }
+    Ok(text)
 }
 
 /// Removes what the run made (containers always; images unless kept) when dropped.
@@ -305,7 +358,10 @@ impl Drop for Cleanup<'_> {
 }
 
 /// Writes the fixed Dockerfile outside the context: a folder in the temp dir, under the
-/// original's file name, with its `NAME.dockerignore` when it has one.
+/// original's file name, with its `NAME.dockerignore` when it has one. When a fix changes
+/// the ignore file the build reads ([`Plan::ignore_text`]), the new text is written as
+/// that `NAME.dockerignore`, which BuildKit reads beside the Dockerfile given with `-f`
+/// in preference to the context's `.dockerignore`.
 fn write_fixed(plan: &Plan) -> Result<(PathBuf, PathBuf), String> {
     let dir = std::env::temp_dir().join(format!(
         "dockopt-verify-{}-{}",
@@ -320,10 +376,11 @@ fn write_fixed(plan: &Plan) -> Result<(PathBuf, PathBuf), String> {
     let io = |e: std::io::Error| format!("{}: {}", dir.display(), crate::input::describe_io(&e));
     std::fs::create_dir_all(&dir).map_err(io)?;
     std::fs::write(&path, &plan.outcome.text).map_err(io)?;
-    let mut ignore_name = file_name.clone();
-    ignore_name.push(".dockerignore");
+    let ignore_name = own_ignore_name(&plan.dockerfile);
     let own_ignore = plan.dockerfile.with_file_name(&ignore_name);
-    if own_ignore.is_file() {
+    if let Some(text) = &plan.ignore_text {
+        std::fs::write(dir.join(&ignore_name), text).map_err(io)?;
+    } else if own_ignore.is_file() {
         std::fs::copy(&own_ignore, dir.join(&ignore_name)).map_err(io)?;
     }
     Ok((dir, path))
@@ -377,6 +434,15 @@ pub fn run(args: &VerifyArgs) -> Outcome {
         images_kept: args.keep_images,
         ..Report::default()
     };
+    // A changed ignore file alone is worth a build too: it changes what COPY sees.
+    if let Some(change) = plan.outcome.file_changes.first() {
+        report.messages.push(format!(
+            "note: the fixed image is built with the changed {} ({}), written beside the fixed Dockerfile as {}",
+            change.change.path.display(),
+            change.rule,
+            own_ignore_name(&plan.dockerfile).to_string_lossy()
+        ));
+    }
     if !report.changed {
         report.verdict = "no-changes".into();
         report
@@ -847,5 +913,98 @@ mod tests {
         ] {
             assert!(JSON_HELP.contains(key), "{key}");
         }
+    }
+
+    fn outcome_changing(files: &[(&Path, &str)]) -> FixOutcome {
+        FixOutcome {
+            text: "FROM a\n".into(),
+            applied: Vec::new(),
+            rounds: 0,
+            remaining: Vec::new(),
+            file_changes: files
+                .iter()
+                .map(|(path, text)| dockopt_fix::AppliedFileChange {
+                    rule: "dockerignore",
+                    title: "Ignore".into(),
+                    applicability: Applicability::Safe,
+                    effect: dockopt_fix::DeclaredEffect::none(),
+                    change: dockopt_fix::FileChange::create(*path, *text),
+                })
+                .collect(),
+            refused: None,
+        }
+    }
+
+    #[test]
+    fn only_the_ignore_file_the_build_reads_may_change() {
+        let dir =
+            std::env::temp_dir().join(format!("dockopt-verify-ignore-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        let dockerfile = dir.join("Dockerfile");
+        std::fs::write(&dockerfile, "FROM a\n").unwrap();
+        let context_ignore = dir.join(".dockerignore");
+        let own = dir.join("Dockerfile.dockerignore");
+
+        assert_eq!(
+            ignore_change(&dockerfile, &dir, &outcome_changing(&[])),
+            Ok(None)
+        );
+        // The context's .dockerignore, named any way.
+        let via = dir.join("sub/../.dockerignore");
+        let outcome = outcome_changing(&[(&via, ".git\n")]);
+        assert_eq!(
+            ignore_change(&dockerfile, &dir, &outcome),
+            Ok(Some(".git\n".into()))
+        );
+        // Another file.
+        let other = dir.join("sub/.dockerignore");
+        let err =
+            ignore_change(&dockerfile, &dir, &outcome_changing(&[(&other, "x\n")])).unwrap_err();
+        assert!(
+            err.contains("dockerignore") && err.contains("--ignore"),
+            "{err}"
+        );
+        // Its own ignore file, created: the context's is not read then.
+        let outcome = outcome_changing(&[(&own, "own\n")]);
+        assert_eq!(
+            ignore_change(&dockerfile, &dir, &outcome),
+            Ok(Some("own\n".into()))
+        );
+        let both = outcome_changing(&[(&own, "own\n"), (&context_ignore, "ctx\n")]);
+        assert!(ignore_change(&dockerfile, &dir, &both).is_err());
+        // Its own ignore file exists: a change of the context's is not seen.
+        std::fs::write(&own, "old\n").unwrap();
+        let outcome = outcome_changing(&[(&context_ignore, "ctx\n")]);
+        assert!(ignore_change(&dockerfile, &dir, &outcome).is_err());
+
+        // write_fixed puts the new text beside the fixed Dockerfile, under its own name.
+        let plan = Plan {
+            dockerfile: dockerfile.clone(),
+            context: dir.clone(),
+            name: format!("ignore-test-{}", std::process::id()),
+            outcome: outcome_changing(&[(&own, "new\n")]),
+            ignore_text: Some("new\n".into()),
+            touches: Vec::new(),
+            smoke: None,
+        };
+        let (fixed_dir, fixed) = write_fixed(&plan).unwrap();
+        assert_eq!(std::fs::read_to_string(&fixed).unwrap(), "FROM a\n");
+        assert_eq!(
+            std::fs::read_to_string(fixed_dir.join("Dockerfile.dockerignore")).unwrap(),
+            "new\n"
+        );
+        // Without a change, its own ignore file is copied as it is.
+        let plan = Plan {
+            ignore_text: None,
+            ..plan
+        };
+        write_fixed(&plan).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(fixed_dir.join("Dockerfile.dockerignore")).unwrap(),
+            "old\n"
+        );
+        std::fs::remove_dir_all(&fixed_dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
