@@ -28,7 +28,12 @@ fn sources() -> Vec<PathBuf> {
     let mut dirs =
         vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../dockopt-syntax/tests/fixtures")];
     if let Some(corpus) = std::env::var_os("DOCKOPT_CORPUS") {
-        dirs.push(PathBuf::from(corpus));
+        // Relative to the workspace root, where the README's command runs.
+        dirs.push(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../..")
+                .join(corpus),
+        );
     }
     let mut files = Vec::new();
     while let Some(dir) = dirs.pop() {

@@ -89,12 +89,61 @@ pub struct PackageManagers {
     pub managers: Vec<PackageManager>,
 }
 
+/// One ecosystem's dependency install (see knowledge/manifests.toml for the fields).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ecosystem {
+    pub name: String,
+    pub manager: String,
+    pub installs: Vec<Vec<String>>,
+    #[serde(default)]
+    pub extra_args: bool,
+    pub manifests: Vec<String>,
+    #[serde(default)]
+    pub required: Vec<String>,
+    pub writes: Vec<String>,
+    #[serde(default)]
+    pub needs_flags: Vec<String>,
+    pub analysis: String,
+    #[serde(default)]
+    pub source_markers: Vec<String>,
+    pub detect: Vec<String>,
+    pub ignore: Vec<String>,
+    #[serde(default)]
+    pub keep_git_markers: Vec<String>,
+}
+
+/// Commands that read nothing from the working folder.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFree {
+    pub managers: Vec<String>,
+    pub programs: Vec<String>,
+}
+
+/// Ignore entries for every project.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommonIgnore {
+    pub entries: Vec<String>,
+    pub never: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifests {
+    pub ecosystems: Vec<Ecosystem>,
+    pub source_free: SourceFree,
+    pub common_ignore: CommonIgnore,
+}
+
 /// Everything in `knowledge/`.
 #[derive(Debug)]
 pub struct Knowledge {
     pub archives: Archives,
     pub secrets: Secrets,
     pub package_managers: PackageManagers,
+    pub manifests: Manifests,
 }
 
 fn load<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> T {
@@ -112,6 +161,10 @@ impl Knowledge {
             package_managers: load(
                 "package-managers.toml",
                 include_str!("../knowledge/package-managers.toml"),
+            ),
+            manifests: load(
+                "manifests.toml",
+                include_str!("../knowledge/manifests.toml"),
             ),
         })
     }
@@ -137,6 +190,20 @@ mod tests {
             assert!(
                 names.contains(&expected),
                 "{expected} missing from package-managers.toml"
+            );
+        }
+        for ecosystem in &k.manifests.ecosystems {
+            assert!(
+                names.contains(&ecosystem.manager.as_str()),
+                "manifests.toml: {} names unknown manager {}",
+                ecosystem.name,
+                ecosystem.manager
+            );
+            assert!(
+                crate::manifest::ANALYSES.contains(&ecosystem.analysis.as_str()),
+                "manifests.toml: {}: unknown analysis {}",
+                ecosystem.name,
+                ecosystem.analysis
             );
         }
     }

@@ -8,6 +8,7 @@
 
 mod context;
 mod knowledge;
+pub mod manifest;
 mod options;
 pub mod package;
 mod registry;
@@ -15,7 +16,9 @@ pub mod rules;
 mod runner;
 pub mod stage_state;
 
-pub use context::{BuildContext, EntryKind};
+pub use context::{
+    BuildContext, ChangeCounts, ContextFile, ContextFiles, EntryKind, IgnoreFile, IgnorePatterns,
+};
 pub use knowledge::{CacheDir, Knowledge, PackageManager};
 pub use options::{OptionKind, OptionMeta, RuleOptions};
 pub use registry::{

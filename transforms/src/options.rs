@@ -10,6 +10,8 @@ use crate::find_rule;
 pub enum OptionKind {
     Bool,
     Strings,
+    /// A whole number, zero or more.
+    Count,
 }
 
 impl OptionKind {
@@ -17,6 +19,7 @@ impl OptionKind {
         match self {
             Self::Bool => "true or false",
             Self::Strings => "a list of strings",
+            Self::Count => "a whole number (0 or more)",
         }
     }
 
@@ -26,6 +29,7 @@ impl OptionKind {
             Self::Strings => value
                 .as_array()
                 .is_some_and(|a| a.iter().all(toml::Value::is_str)),
+            Self::Count => value.as_integer().is_some_and(|n| n >= 0),
         }
     }
 }
@@ -97,6 +101,16 @@ impl RuleOptions {
             .get(rule)
             .and_then(|t| t.get(key))
             .and_then(toml::Value::as_bool)
+            .unwrap_or(default)
+    }
+
+    /// A whole-number option, or `default`.
+    pub fn count(&self, rule: &str, key: &str, default: u64) -> u64 {
+        self.by_rule
+            .get(rule)
+            .and_then(|t| t.get(key))
+            .and_then(toml::Value::as_integer)
+            .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(default)
     }
 }

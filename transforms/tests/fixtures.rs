@@ -2,18 +2,19 @@
 //! `does-not-fire.Dockerfile`): the first must fire, the second must not; the rule alone is
 //! run through the real fix loop (Unsafe fixes included), which must converge without new
 //! syntax errors, and fixing the result again must change nothing. Diagnostics and the diff
-//! are snapshots under snapshots/transforms/.
+//! are snapshots under snapshots/transforms/. A rule that reads the build context gets
+//! `fixtures/<rule>/context/` when that folder exists.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use dockopt_fix::{FixOptions, assert_idempotent, fix_loop, unified_diff};
-use dockopt_transforms::{Selection, all_rules, check_file};
+use dockopt_fix::{FixOptions, PatchFile, assert_idempotent, fix_loop, patch_files, unified_diff};
+use dockopt_transforms::{BuildContext, Selection, all_rules, check_file_in};
 
-fn report(rule: &str, name: &str, text: &str) -> (usize, String) {
+fn report(rule: &str, name: &str, text: &str, context: Option<&BuildContext>) -> (usize, String) {
     let selection = Selection::only(&[rule]);
     let file = dockopt_syntax::parse(text);
-    let diagnostics = check_file(&file, &selection);
+    let diagnostics = check_file_in(&file, &selection, context);
     let mut out = String::new();
     for d in &diagnostics {
         let at = file.line_col(d.range.start);
@@ -29,7 +30,7 @@ fn report(rule: &str, name: &str, text: &str) -> (usize, String) {
         out.push('\n');
     }
     let options = FixOptions::new(true);
-    let check = |f: &dockopt_syntax::Dockerfile| check_file(f, &selection);
+    let check = |f: &dockopt_syntax::Dockerfile| check_file_in(f, &selection, context);
     let outcome = fix_loop(text, &options, &check);
     assert!(
         outcome.refused.is_none(),
@@ -42,6 +43,19 @@ fn report(rule: &str, name: &str, text: &str) -> (usize, String) {
         "\ndiff (--unsafe-fixes):\n{}",
         unified_diff(text, &outcome.text, "a/Dockerfile", "b/Dockerfile", 3)
     );
+    for applied in &outcome.file_changes {
+        let change = &applied.change;
+        let name = change.path.file_name().unwrap().to_string_lossy();
+        let _ = write!(
+            out,
+            "{}",
+            patch_files(&[PatchFile {
+                path: &name,
+                old: change.original.as_deref(),
+                new: &change.text,
+            }])
+        );
+    }
     (diagnostics.len(), out)
 }
 
@@ -57,9 +71,13 @@ fn every_rule_has_fixtures_that_fire_and_that_must_not() {
             std::fs::read_to_string(dir.join("does-not-fire.Dockerfile")).unwrap_or_else(|_| {
                 panic!("{name}: fixtures/{name}/does-not-fire.Dockerfile is missing")
             });
-        let (count, fired) = report(name, "fires", &fires);
+        let context_dir = dir.join("context");
+        let context = context_dir
+            .is_dir()
+            .then(|| BuildContext::new(&context_dir));
+        let (count, fired) = report(name, "fires", &fires, context.as_ref());
         assert!(count > 0, "{name}: fires.Dockerfile does not fire");
-        let (count, silent) = report(name, "does-not-fire", &quiet);
+        let (count, silent) = report(name, "does-not-fire", &quiet, context.as_ref());
         assert_eq!(
             count, 0,
             "{name}: does-not-fire.Dockerfile fires:\n{silent}"

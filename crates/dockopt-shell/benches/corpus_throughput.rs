@@ -43,7 +43,12 @@ fn throughput(mut work: impl FnMut() -> usize) -> (f64, usize) {
 fn main() {
     let dir = std::env::var_os("DOCKOPT_CORPUS").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dockopt-syntax/tests/fixtures"),
-        PathBuf::from,
+        // A relative path is taken from the workspace root, where the command runs.
+        |d| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../..")
+                .join(d)
+        },
     );
     let mut paths = Vec::new();
     collect(&dir, &mut paths);

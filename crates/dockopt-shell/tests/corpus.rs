@@ -5,6 +5,16 @@
 use std::path::{Path, PathBuf};
 
 use dockopt_shell::{Script, Span, parse_instruction};
+
+/// `DOCKOPT_CORPUS`, a relative path taken from the workspace root.
+fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("DOCKOPT_CORPUS")?;
+    Some(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(dir),
+    )
+}
 use dockopt_syntax::{Instruction, InstructionKind, ShellPiece, parse};
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -89,7 +99,7 @@ fn check_instruction(path: &Path, text: &str, instruction: Instruction<'_>, tall
 
 #[test]
 fn every_corpus_run_command_is_at_its_range() {
-    let Some(dir) = std::env::var_os("DOCKOPT_CORPUS") else {
+    let Some(dir) = corpus() else {
         eprintln!("DOCKOPT_CORPUS not set: corpus shell check skipped");
         return;
     };
@@ -133,7 +143,7 @@ fn every_corpus_run_command_is_at_its_range() {
 #[test]
 #[ignore = "prints the opaque RUNs of the corpus for a person to read"]
 fn list_opaque_runs() {
-    let dir = std::env::var_os("DOCKOPT_CORPUS").expect("DOCKOPT_CORPUS");
+    let dir = corpus().expect("DOCKOPT_CORPUS");
     let mut files = Vec::new();
     collect(Path::new(&dir), &mut files);
     files.sort();

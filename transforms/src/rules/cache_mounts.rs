@@ -7,6 +7,7 @@ use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, Stage, TextRange}
 
 use crate::knowledge::{CacheDir, PackageManager};
 use crate::package::{cache_path, recognize};
+use crate::rules::and_list;
 use crate::stage_state::{StageState, stage_states};
 use crate::{CheckContext, FixAvailability, Rule, RuleMeta, declare_rule};
 
@@ -506,15 +507,6 @@ fn path_argument(raw: &str, home: Option<&str>) -> Option<(String, bool)> {
 fn plain_path(path: &str) -> bool {
     path.chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._-+@:~".contains(c))
-}
-
-/// `["a", "b", "c"]` -> `a, b and c`.
-fn and_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
 }
 
 /// Groups needs by manager, in order: (manager, folders).

@@ -7,6 +7,7 @@ mod apt_get_yes;
 mod apt_lists_cleanup;
 mod apt_no_install_recommends;
 mod cache_mounts;
+mod dockerignore;
 mod exec_form;
 mod keyword_casing;
 mod latest_tag;
@@ -17,6 +18,7 @@ mod npm_cache_clean;
 mod package_runs;
 mod pip_no_cache;
 mod secret_in_env;
+mod split_copy;
 
 pub use add_to_copy::AddToCopy;
 pub use apk_no_cache::ApkNoCache;
@@ -25,6 +27,7 @@ pub use apt_get_yes::AptGetYes;
 pub use apt_lists_cleanup::AptListsCleanup;
 pub use apt_no_install_recommends::AptNoInstallRecommends;
 pub use cache_mounts::CacheMounts;
+pub use dockerignore::Dockerignore;
 pub use exec_form::ExecForm;
 pub use keyword_casing::KeywordCasing;
 pub use latest_tag::LatestTag;
@@ -34,6 +37,7 @@ pub use merge_runs::MergeRuns;
 pub use npm_cache_clean::NpmCacheClean;
 pub use pip_no_cache::PipNoCache;
 pub use secret_in_env::SecretInEnv;
+pub use split_copy::SplitCopy;
 
 use std::fmt::Write as _;
 
@@ -47,6 +51,8 @@ pub(crate) static ALL: &[&dyn Rule] = &[
     &MaintainerToLabel,
     &MergeRuns,
     &CacheMounts,
+    &SplitCopy,
+    &Dockerignore,
     &AptGetYes,
     &AptNoInstallRecommends,
     &AptListsCleanup,
@@ -64,6 +70,15 @@ pub(crate) fn keyword_like(original: &str, upper: &str) -> String {
         upper.to_ascii_lowercase()
     } else {
         upper.to_string()
+    }
+}
+
+/// `["a", "b", "c"]` -> `a, b and c`.
+pub(crate) fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 

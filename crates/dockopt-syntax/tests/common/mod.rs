@@ -2,9 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-/// The shared corpus named by `DOCKOPT_CORPUS`, if set.
+/// The shared corpus named by `DOCKOPT_CORPUS`, if set; a relative path is taken from the
+/// workspace root (where the README's command runs), not from this crate's folder.
 pub fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("DOCKOPT_CORPUS")?);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(std::env::var_os("DOCKOPT_CORPUS")?);
     assert!(
         dir.is_dir(),
         "DOCKOPT_CORPUS={} is not a folder",

@@ -1,0 +1,724 @@
+//! Dependency installs and the context files they read (knowledge/manifests.toml), for
+//! split-copy and dockerignore. The data says which files an ecosystem reads; this module
+//! does the reading the data cannot: requirement includes, workspace members, lifecycle
+//! scripts and local path dependencies.
+
+use dockopt_shell::Command;
+
+use crate::knowledge::Ecosystem;
+use crate::package::recognize;
+use crate::{BuildContext, ContextFiles, Knowledge};
+
+/// The `analysis` names manifests.toml may use.
+pub const ANALYSES: &[&str] = &[
+    "node",
+    "pip",
+    "go",
+    "text-markers",
+    "maven",
+    "stub-target",
+    "none",
+];
+
+/// Include depth for requirement files and Maven modules (a loop guard).
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// A command recognised as an ecosystem's dependency install.
+#[derive(Clone, Copy, Debug)]
+pub struct Install<'k, 'c> {
+    pub ecosystem: &'k Ecosystem,
+    pub command: &'c Command,
+}
+
+/// What an install reads from the context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reads {
+    /// These context paths (files or folders), relative to the install's working folder.
+    Paths(Vec<String>),
+    /// The command installs packages by name and reads no manifest (`pip install flask`).
+    NoManifest,
+    /// It reads the project's source too; the reason, for people.
+    Source(String),
+    /// A file it needs is not in the context (missing or excluded by .dockerignore).
+    Missing(String),
+}
+
+/// The install `command` runs, if it is one: `npm ci`, `pip install -r requirements.txt`,
+/// `go mod download`.
+pub fn recognize_install<'k, 'c>(
+    knowledge: &'k Knowledge,
+    command: &'c Command,
+) -> Option<Install<'k, 'c>> {
+    let package = recognize(knowledge, command)?;
+    let positionals: Vec<&str> = command
+        .positionals()
+        .map(|w| w.value().unwrap_or("\u{0}"))
+        .collect();
+    // `python -m pip install`: the module name is not part of the install words.
+    let positionals: &[&str] = match positionals.split_first() {
+        Some((first, rest)) if package.manager.modules.iter().any(|m| m == first) => rest,
+        _ => &positionals,
+    };
+    let ecosystem = knowledge.manifests.ecosystems.iter().find(|e| {
+        e.manager == package.manager.name
+            && e.installs.iter().any(|words| {
+                positionals.len() >= words.len()
+                    && positionals.iter().zip(words).all(|(p, w)| p == w)
+                    && (e.extra_args || positionals.len() == words.len())
+            })
+    })?;
+    Some(Install { ecosystem, command })
+}
+
+/// `path` as a context path: `./a//b/` -> `a/b`; `None` when it leaves the folder.
+pub fn normalize_relative(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Whether `name` matches a one-component glob (`*` any run, `?` one character).
+pub fn glob_component(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some((b'*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
+            Some((b'?', rest)) => !n.is_empty() && go(rest, &n[1..]),
+            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+        }
+    }
+    go(pattern.as_bytes(), name.as_bytes())
+}
+
+/// Whether `path` (a context path) matches a manifest pattern: a plain path, a glob in its
+/// components, or `**/GLOB` for a name at any depth.
+pub fn matches_pattern(pattern: &str, path: &str) -> bool {
+    if let Some(name) = pattern.strip_prefix("**/") {
+        return path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| glob_component(name, last));
+    }
+    let pattern: Vec<&str> = pattern.split('/').collect();
+    let parts: Vec<&str> = path.split('/').collect();
+    pattern.len() == parts.len()
+        && pattern
+            .iter()
+            .zip(&parts)
+            .all(|(p, n)| glob_component(p, n))
+}
+
+/// Whether the context has `path` as a file or as a folder with files.
+pub fn exists(files: &ContextFiles, path: &str) -> bool {
+    files.contains(path) || files.under(path).next().is_some()
+}
+
+/// The context paths a manifest pattern names: itself when it exists, or every file a
+/// glob pattern matches (folders named by `**/NAME` are not expanded).
+fn resolve_pattern(files: &ContextFiles, pattern: &str) -> Vec<String> {
+    if pattern.contains('*') || pattern.contains('?') {
+        files
+            .iter()
+            .filter(|f| matches_pattern(pattern, &f.path))
+            .map(|f| f.path.clone())
+            .collect()
+    } else if exists(files, pattern) {
+        vec![pattern.to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Whether the context holds something the install writes (`node_modules`, `**/obj`).
+pub fn written_present(files: &ContextFiles, ecosystem: &Ecosystem) -> Option<String> {
+    ecosystem.writes.iter().find_map(|w| {
+        let hit = if let Some(name) = w.strip_prefix("**/") {
+            files
+                .iter()
+                .any(|f| f.path.split('/').rev().skip(1).any(|c| c == name))
+        } else {
+            exists(files, w)
+        };
+        hit.then(|| w.trim_start_matches("**/").to_string())
+    })
+}
+
+/// What `install` reads from the context; it runs in `dest`, the absolute folder the
+/// context is copied to (absolute paths in its arguments are read against it).
+pub fn reads(context: &BuildContext, install: &Install<'_, '_>, dest: &str) -> Reads {
+    let Some(files) = context.files() else {
+        return Reads::Missing("the build context cannot be read".into());
+    };
+    if files.is_truncated() {
+        return Reads::Missing("the build context has too many files to list".into());
+    }
+    let eco = install.ecosystem;
+    let command = install.command;
+    if !eco.needs_flags.is_empty() && !eco.needs_flags.iter().any(|f| command.has_flag(f)) {
+        return Reads::Source(format!(
+            "`{}` without {} also installs the project itself, which needs its source",
+            eco.installs[0].iter().fold(
+                command.name_value().unwrap_or_default().to_string(),
+                |acc, w| format!("{acc} {w}")
+            ),
+            eco.needs_flags.join(" or ")
+        ));
+    }
+    for required in &eco.required {
+        if !files.contains(required) {
+            return Reads::Missing(format!(
+                "{required} is not in the build context{}",
+                excluded_note(context, required)
+            ));
+        }
+    }
+    // In the order manifests.toml lists them (people write `package.json package-lock.json`).
+    let mut paths: Vec<String> = Vec::new();
+    for path in eco.manifests.iter().flat_map(|m| resolve_pattern(files, m)) {
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    let extra = match eco.analysis.as_str() {
+        "node" => node(context, files, command, &paths),
+        "pip" => pip(context, files, command, dest),
+        "go" => go(context, files),
+        "text-markers" => text_markers(context, eco, &paths),
+        "maven" => maven(context, files),
+        "stub-target" => Err(Reads::Source(format!(
+            "{} cannot read its manifest without the source's targets (src/main.rs, src/lib.rs); \
+             a stub target would be needed",
+            eco.name
+        ))),
+        _ => Ok(Vec::new()),
+    };
+    match extra {
+        Ok(extra) => {
+            let no_manifest = eco.analysis == "pip" && extra.is_empty();
+            for path in extra {
+                if !paths.contains(&path) {
+                    paths.push(path);
+                }
+            }
+            if no_manifest {
+                Reads::NoManifest
+            } else {
+                Reads::Paths(paths)
+            }
+        }
+        Err(reads) => reads,
+    }
+}
+
+fn excluded_note(context: &BuildContext, path: &str) -> &'static str {
+    if context.is_excluded(path) {
+        " (.dockerignore excludes it)"
+    } else {
+        ""
+    }
+}
+
+/// npm, Yarn, pnpm and Bun: workspace members' package.json, and the reasons an install
+/// needs the source: lifecycle scripts and dependencies by local path.
+fn node(
+    context: &BuildContext,
+    files: &ContextFiles,
+    command: &Command,
+    manifests: &[String],
+) -> Result<Vec<String>, Reads> {
+    let root = read_json(context, "package.json")?;
+    let ignore_scripts = command.has_flag("--ignore-scripts");
+    let mut members = Vec::new();
+    let mut patterns: Vec<String> = Vec::new();
+    match root.get("workspaces") {
+        Some(serde_json::Value::Array(a)) => {
+            patterns.extend(a.iter().filter_map(|v| v.as_str().map(String::from)));
+        }
+        Some(serde_json::Value::Object(o)) => {
+            if let Some(serde_json::Value::Array(a)) = o.get("packages") {
+                patterns.extend(a.iter().filter_map(|v| v.as_str().map(String::from)));
+            }
+        }
+        _ => {}
+    }
+    if manifests.iter().any(|m| m == "pnpm-workspace.yaml") {
+        let text = context.read_text("pnpm-workspace.yaml").unwrap_or_default();
+        patterns.extend(pnpm_workspace_patterns(&text));
+    }
+    let (negated, positive): (Vec<String>, Vec<String>) =
+        patterns.into_iter().partition(|p| p.starts_with('!'));
+    for file in files.iter() {
+        let Some(folder) = file.path.strip_suffix("/package.json") else {
+            continue;
+        };
+        if folder.split('/').any(|c| c == "node_modules") {
+            continue;
+        }
+        let hit = |p: &String| workspace_match(p.trim_start_matches("./"), folder);
+        if positive.iter().any(hit)
+            && !negated
+                .iter()
+                .any(|n| workspace_match(n[1..].trim_start_matches("./"), folder))
+        {
+            members.push(file.path.clone());
+        }
+    }
+    let mut packages = vec![("package.json".to_string(), root)];
+    for member in &members {
+        packages.push((member.clone(), read_json(context, member)?));
+    }
+    for (path, package) in &packages {
+        if !ignore_scripts && let Some(scripts) = package.get("scripts").and_then(|s| s.as_object())
+        {
+            for hook in [
+                "preinstall",
+                "install",
+                "postinstall",
+                "preprepare",
+                "prepare",
+                "postprepare",
+            ] {
+                if scripts.contains_key(hook) {
+                    return Err(Reads::Source(format!(
+                        "{path} has a `{hook}` script, which the install runs and which may read the source"
+                    )));
+                }
+            }
+        }
+        for field in [
+            "dependencies",
+            "devDependencies",
+            "optionalDependencies",
+            "peerDependencies",
+        ] {
+            let Some(deps) = package.get(field).and_then(|d| d.as_object()) else {
+                continue;
+            };
+            for (name, spec) in deps {
+                let spec = spec.as_str().unwrap_or_default();
+                let local = ["file:", "link:", "portal:", "./", "../", "/"]
+                    .iter()
+                    .any(|p| spec.starts_with(p));
+                if local {
+                    return Err(Reads::Source(format!(
+                        "{path} depends on `{name}` by local path (`{spec}`)"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(members)
+}
+
+/// Whether a workspace pattern (`packages/*`, `apps/**`, `tools/cli`) matches `folder`.
+fn workspace_match(pattern: &str, folder: &str) -> bool {
+    let pattern = pattern.trim_end_matches('/');
+    if let Some(prefix) = pattern.strip_suffix("/**") {
+        return folder.starts_with(&format!("{prefix}/"));
+    }
+    matches_pattern(pattern, folder)
+}
+
+/// The `packages:` entries of a pnpm-workspace.yaml (a list of strings; enough YAML for it).
+fn pnpm_workspace_patterns(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') || trimmed.is_empty() {
+            continue;
+        }
+        if !line.starts_with([' ', '\t', '-']) {
+            inside = trimmed.starts_with("packages:");
+            continue;
+        }
+        if inside && let Some(item) = trimmed.strip_prefix('-') {
+            out.push(item.trim().trim_matches(['"', '\'']).to_string());
+        }
+    }
+    out
+}
+
+fn read_json(context: &BuildContext, path: &str) -> Result<serde_json::Value, Reads> {
+    let text = context
+        .read_text(path)
+        .ok_or_else(|| Reads::Missing(format!("{path} cannot be read")))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Reads::Missing(format!("{path} is not valid JSON ({e})")))
+}
+
+/// pip flags that take a value as the next word.
+const PIP_VALUE_FLAGS: &[&str] = &[
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-t",
+    "--target",
+    "--prefix",
+    "--root",
+    "--src",
+    "--upgrade-strategy",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--trusted-host",
+    "--cert",
+    "--client-cert",
+    "--cache-dir",
+    "--log",
+    "--timeout",
+    "--retries",
+    "--progress-bar",
+    "-C",
+    "--config-settings",
+    "--global-option",
+    "--no-binary",
+    "--only-binary",
+    "--exists-action",
+    "--proxy",
+    "--report",
+    "--python",
+];
+
+/// pip (and `uv pip install`): the `-r`/`-c` files and what they include; local paths
+/// (`.`, `-e .`, `./pkg`, `--find-links ./wheels`) mean the install needs the source.
+fn pip(
+    context: &BuildContext,
+    files: &ContextFiles,
+    command: &Command,
+    dest: &str,
+) -> Result<Vec<String>, Reads> {
+    let words: Vec<Option<&str>> = command.args.iter().map(|w| w.value()).collect();
+    let mut requirement_files = Vec::new();
+    let mut seen_install = false;
+    let mut i = 0;
+    while i < words.len() {
+        let Some(word) = words[i] else {
+            return Err(Reads::Missing(
+                "an argument uses a variable dockopt cannot resolve".into(),
+            ));
+        };
+        i += 1;
+        let mut value_of = |names: &[&str]| -> Option<Option<String>> {
+            for name in names {
+                if word == *name {
+                    let v = words.get(i).copied().flatten().map(String::from);
+                    i += 1;
+                    return Some(v);
+                }
+                if let Some(v) = word.strip_prefix(&format!("{name}=")) {
+                    return Some(Some(v.to_string()));
+                }
+                if name.len() == 2
+                    && let Some(v) = word.strip_prefix(name)
+                    && !v.is_empty()
+                {
+                    return Some(Some(v.to_string()));
+                }
+            }
+            None
+        };
+        if let Some(file) = value_of(&["-r", "--requirement", "-c", "--constraint"]) {
+            let file = file
+                .ok_or_else(|| Reads::Missing("a requirements file name uses a variable".into()))?;
+            requirement_files.push(file);
+        } else if value_of(&["-e", "--editable"]).is_some() {
+            return Err(Reads::Source(
+                "`pip install -e` installs the project from its source".into(),
+            ));
+        } else if let Some(links) = value_of(&["-f", "--find-links"]) {
+            if links.as_deref().is_none_or(|l| !l.contains("://")) {
+                return Err(Reads::Source(
+                    "`--find-links` reads packages from a local folder".into(),
+                ));
+            }
+        } else if value_of(PIP_VALUE_FLAGS).is_some() || word.starts_with('-') {
+        } else if !seen_install && (word == "install" || word == "pip") {
+            seen_install = word == "install";
+        } else if looks_local(word, files) {
+            return Err(Reads::Source(format!(
+                "`{word}` is a local path: the install builds it from the source"
+            )));
+        }
+    }
+    let mut out = Vec::new();
+    for file in requirement_files {
+        let Some(path) = context_path(&file, dest) else {
+            return Err(Reads::Missing(format!(
+                "{file} is outside the folder the source is copied to"
+            )));
+        };
+        include_requirements(context, files, &path, 0, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// A requirement argument that names a file or folder rather than a package.
+fn looks_local(word: &str, files: &ContextFiles) -> bool {
+    if word.contains("://") {
+        return false;
+    }
+    word.starts_with('.')
+        || word.starts_with('/')
+        || word.contains('/')
+        || [".whl", ".tar.gz", ".zip", ".tar.bz2"]
+            .iter()
+            .any(|s| word.ends_with(s))
+        || files.under(word).next().is_some()
+}
+
+/// A path as the install sees it (relative to its working folder `dest`, or absolute under
+/// it) as a context path.
+fn context_path(path: &str, dest: &str) -> Option<String> {
+    if let Some(abs) = path.strip_prefix('/') {
+        let dest = dest.trim_matches('/');
+        let rest = if dest.is_empty() {
+            abs
+        } else {
+            abs.strip_prefix(dest)?.strip_prefix('/')?
+        };
+        return normalize_relative(rest);
+    }
+    normalize_relative(path)
+}
+
+fn include_requirements(
+    context: &BuildContext,
+    files: &ContextFiles,
+    path: &str,
+    depth: usize,
+    out: &mut Vec<String>,
+) -> Result<(), Reads> {
+    if out.iter().any(|p| p == path) {
+        return Ok(());
+    }
+    if depth > MAX_INCLUDE_DEPTH {
+        return Err(Reads::Missing(format!("{path}: includes nest too deep")));
+    }
+    if !files.contains(path) {
+        return Err(Reads::Missing(format!(
+            "{path} is not in the build context{}",
+            excluded_note(context, path)
+        )));
+    }
+    out.push(path.to_string());
+    let text = context
+        .read_text(path)
+        .ok_or_else(|| Reads::Missing(format!("{path} cannot be read")))?;
+    let folder = path.rsplit_once('/').map_or("", |(f, _)| f);
+    for line in logical_requirement_lines(&text) {
+        let mut parts = line.split_whitespace();
+        let Some(first) = parts.next() else { continue };
+        let (flag, value) = match first.split_once('=') {
+            Some((f, v)) if f.starts_with('-') => (f, Some(v.to_string())),
+            _ => (first, parts.next().map(String::from)),
+        };
+        match flag {
+            "-r" | "--requirement" | "-c" | "--constraint" => {
+                let value = value.unwrap_or_default();
+                let joined = if folder.is_empty() {
+                    value
+                } else {
+                    format!("{folder}/{value}")
+                };
+                let Some(included) = normalize_relative(&joined) else {
+                    return Err(Reads::Missing(format!(
+                        "{path} includes {joined}, outside the context"
+                    )));
+                };
+                include_requirements(context, files, &included, depth + 1, out)?;
+            }
+            "-e" | "--editable" => {
+                return Err(Reads::Source(format!(
+                    "{path} installs `{}` in editable mode from the source",
+                    value.unwrap_or_default()
+                )));
+            }
+            "-f" | "--find-links" if value.as_deref().is_none_or(|v| !v.contains("://")) => {
+                return Err(Reads::Source(format!(
+                    "{path} reads packages from a local folder (`{flag}`)"
+                )));
+            }
+            _ if first.starts_with('.')
+                || first.starts_with('/')
+                || first.starts_with("file:")
+                || line.contains("@ file:") =>
+            {
+                return Err(Reads::Source(format!(
+                    "{path} installs `{first}`, a local path"
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Requirement lines with comments removed and `\` continuations joined.
+fn logical_requirement_lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let line = match line.find(" #") {
+            Some(i) => &line[..i],
+            None if line.trim_start().starts_with('#') => "",
+            None => line,
+        };
+        if let Some(head) = line.strip_suffix('\\') {
+            current.push_str(head);
+            current.push(' ');
+            continue;
+        }
+        current.push_str(line);
+        let done = std::mem::take(&mut current);
+        if !done.trim().is_empty() {
+            out.push(done.trim().to_string());
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_string());
+    }
+    out
+}
+
+/// Go: a `replace` to a local folder or a go.work workspace needs more than go.mod.
+fn go(context: &BuildContext, files: &ContextFiles) -> Result<Vec<String>, Reads> {
+    if files.contains("go.work") {
+        return Err(Reads::Source(
+            "go.work makes it a workspace whose modules live in the source".into(),
+        ));
+    }
+    let text = context.read_text("go.mod").unwrap_or_default();
+    let mut in_replace = false;
+    for line in text.lines() {
+        let line = line.split("//").next().unwrap_or_default().trim();
+        if line.starts_with("replace (") {
+            in_replace = true;
+            continue;
+        }
+        if in_replace && line == ")" {
+            in_replace = false;
+            continue;
+        }
+        if (in_replace || line.starts_with("replace "))
+            && let Some((_, target)) = line.split_once("=>")
+        {
+            let target = target.trim();
+            if target.starts_with('.') || target.starts_with('/') {
+                return Err(Reads::Source(format!(
+                    "go.mod replaces a module with the local folder {}",
+                    target.split_whitespace().next().unwrap_or(target)
+                )));
+            }
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// A manifest that contains one of the ecosystem's `source_markers` reads the source.
+fn text_markers(
+    context: &BuildContext,
+    eco: &Ecosystem,
+    manifests: &[String],
+) -> Result<Vec<String>, Reads> {
+    for path in manifests {
+        let Some(text) = context.read_text(path) else {
+            continue;
+        };
+        for marker in &eco.source_markers {
+            if text.contains(marker.as_str()) {
+                return Err(Reads::Source(format!(
+                    "{path} contains `{}`, so the install may read the source",
+                    marker.trim()
+                )));
+            }
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// Maven: the pom.xml of every module, recursively.
+fn maven(context: &BuildContext, files: &ContextFiles) -> Result<Vec<String>, Reads> {
+    let mut out: Vec<String> = Vec::new();
+    let mut queue = vec![(String::new(), 0usize)];
+    while let Some((folder, depth)) = queue.pop() {
+        if depth > MAX_INCLUDE_DEPTH {
+            break;
+        }
+        let pom = if folder.is_empty() {
+            "pom.xml".to_string()
+        } else {
+            format!("{folder}/pom.xml")
+        };
+        let text = context.read_text(&pom).unwrap_or_default();
+        for chunk in text.split("<module>").skip(1) {
+            let Some(name) = chunk.split("</module>").next() else {
+                continue;
+            };
+            let joined = if folder.is_empty() {
+                name.trim().to_string()
+            } else {
+                format!("{folder}/{}", name.trim())
+            };
+            let Some(module) = normalize_relative(&joined) else {
+                continue;
+            };
+            let module_pom = format!("{module}/pom.xml");
+            if !files.contains(&module_pom) {
+                return Err(Reads::Missing(format!(
+                    "{module_pom} (a module of {pom}) is not in the build context"
+                )));
+            }
+            if !out.contains(&module_pom) {
+                out.push(module_pom);
+                queue.push((module, depth + 1));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_and_paths() {
+        assert!(matches_pattern("**/*.csproj", "src/App/App.csproj"));
+        assert!(matches_pattern("**/*.csproj", "App.csproj"));
+        assert!(!matches_pattern("*.sln", "src/x.sln"));
+        assert!(matches_pattern("packages/*", "packages/a"));
+        assert!(!matches_pattern("packages/*", "packages/a/b"));
+        assert!(workspace_match("apps/**", "apps/web/ui"));
+        assert_eq!(normalize_relative("./a//b/").as_deref(), Some("a/b"));
+        assert_eq!(normalize_relative("../x"), None);
+        assert_eq!(
+            context_path("/app/req/base.txt", "/app").as_deref(),
+            Some("req/base.txt")
+        );
+        assert_eq!(context_path("/other/x.txt", "/app"), None);
+        assert_eq!(context_path("/x.txt", "/").as_deref(), Some("x.txt"));
+    }
+
+    #[test]
+    fn requirement_lines_drop_comments_and_join_continuations() {
+        let lines =
+            logical_requirement_lines("# c\nflask==3 # web\n-r base.txt\nrequests \\\n  ==2.0\n\n");
+        assert_eq!(lines, ["flask==3", "-r base.txt", "requests    ==2.0"]);
+    }
+
+    #[test]
+    fn pnpm_workspace_packages() {
+        let text = "packages:\n  - 'packages/*'\n  - \"apps/web\"\ncatalog:\n  - x\n";
+        assert_eq!(pnpm_workspace_patterns(text), ["packages/*", "apps/web"]);
+    }
+}

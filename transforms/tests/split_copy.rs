@@ -1,0 +1,370 @@
+//! split-copy and dockerignore on real small build contexts made in a temp folder: what is
+//! copied first, when the rule only reports (and why), layering by git history, and the
+//! whole rule set converging on the result.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dockopt_fix::{Diagnostic, FixOptions, assert_idempotent, fix_loop};
+use dockopt_transforms::{BuildContext, Selection, all_rules, check_file_in};
+
+/// A temp folder removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "dockopt-split-{name}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    fn file(&self, path: &str, text: &str) -> &Self {
+        let full = self.0.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, text).unwrap();
+        self
+    }
+
+    fn big(&self, path: &str, bytes: usize) -> &Self {
+        let full = self.0.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, vec![b'a'; bytes]).unwrap();
+        self
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn check(rule: &str, dir: &Path, text: &str) -> Vec<Diagnostic> {
+    let context = BuildContext::new(dir);
+    let file = dockopt_syntax::parse(text);
+    check_file_in(&file, &Selection::only(&[rule]), Some(&context))
+}
+
+/// The text after the split-copy fix loop (Unsafe fixes on), checked idempotent.
+fn fixed(dir: &Path, text: &str) -> String {
+    let context = BuildContext::new(dir);
+    let selection = Selection::only(&["split-copy"]);
+    let check = |f: &dockopt_syntax::Dockerfile| check_file_in(f, &selection, Some(&context));
+    let options = FixOptions::new(true);
+    let outcome = fix_loop(text, &options, &check);
+    assert!(outcome.refused.is_none(), "{:?}", outcome.refused);
+    assert_idempotent(&outcome.text, &options, &check);
+    outcome.text
+}
+
+fn node_app(dir: &Dir) {
+    dir.file(
+        "package.json",
+        r#"{"name":"app","version":"1.0.0","scripts":{"build":"node build.js"},"dependencies":{"express":"4.19.2"}}"#,
+    )
+    .file("package-lock.json", "{}")
+    .file("build.js", "console.log(1)\n")
+    .file("src/server.js", "console.log(2)\n");
+}
+
+const NODE: &str = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN npm run build\nCMD [\"node\", \"dist/server.js\"]\n";
+
+#[test]
+fn node_manifests_first_source_after() {
+    let dir = Dir::new("node");
+    node_app(&dir);
+    assert_eq!(
+        fixed(&dir.0, NODE),
+        "FROM node:22\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY . .\nRUN npm run build\nCMD [\"node\", \"dist/server.js\"]\n"
+    );
+}
+
+#[test]
+fn commands_after_the_install_move_with_the_source() {
+    let dir = Dir::new("tail");
+    node_app(&dir);
+    let text = "FROM node:22\nWORKDIR /app\nCOPY --link . .\nRUN --mount=type=cache,target=/root/.npm npm ci \\\n    && npm run build\n";
+    assert_eq!(
+        fixed(&dir.0, text),
+        "FROM node:22\nWORKDIR /app\nCOPY --link package.json package-lock.json ./\nRUN --mount=type=cache,target=/root/.npm npm ci\nCOPY --link . .\nRUN --mount=type=cache,target=/root/.npm npm run build\n"
+    );
+}
+
+#[test]
+fn host_node_modules_blocks_the_split() {
+    let dir = Dir::new("modules");
+    node_app(&dir);
+    dir.file("node_modules/express/index.js", "x\n");
+    let d = check("split-copy", &dir.0, NODE);
+    assert_eq!(d.len(), 1);
+    assert!(d[0].fix.is_none());
+    assert!(
+        d[0].message.contains("holds node_modules"),
+        "{}",
+        d[0].message
+    );
+    // Once .dockerignore keeps it out, the split is safe.
+    dir.file(".dockerignore", "node_modules\n");
+    let d = check("split-copy", &dir.0, NODE);
+    assert!(d[0].fix.is_some(), "{}", d[0].message);
+}
+
+#[test]
+fn lifecycle_scripts_and_local_dependencies_are_reported() {
+    let dir = Dir::new("scripts");
+    dir.file(
+        "package.json",
+        r#"{"name":"a","scripts":{"postinstall":"node patch.js"}}"#,
+    );
+    let d = check("split-copy", &dir.0, NODE);
+    assert!(d[0].fix.is_none());
+    assert!(
+        d[0].message.contains("`postinstall` script"),
+        "{}",
+        d[0].message
+    );
+    let ignoring = NODE.replace("npm ci", "npm ci --ignore-scripts");
+    assert!(check("split-copy", &dir.0, &ignoring)[0].fix.is_some());
+
+    dir.file(
+        "package.json",
+        r#"{"name":"a","dependencies":{"lib":"file:./lib"}}"#,
+    );
+    let d = check("split-copy", &dir.0, NODE);
+    assert!(
+        d[0].message.contains("by local path (`file:./lib`)"),
+        "{}",
+        d[0].message
+    );
+}
+
+#[test]
+fn workspace_members_keep_their_folders() {
+    let dir = Dir::new("workspaces");
+    dir.file(
+        "package.json",
+        r#"{"name":"root","private":true,"workspaces":["packages/*"]}"#,
+    )
+    .file("package-lock.json", "{}")
+    .file("packages/api/package.json", r#"{"name":"api"}"#)
+    .file("packages/api/index.js", "1\n")
+    .file("packages/web/package.json", r#"{"name":"web"}"#)
+    .file("tools/package.json", r#"{"name":"not-a-member"}"#);
+    let out = fixed(&dir.0, NODE);
+    assert!(
+        out.contains("COPY package.json package-lock.json ./\nCOPY packages/api/package.json ./packages/api/\nCOPY packages/web/package.json ./packages/web/\nRUN npm ci\nCOPY . .\n"),
+        "{out}"
+    );
+    assert!(!out.contains("tools/"), "{out}");
+}
+
+#[test]
+fn pip_follows_includes_and_refuses_local_installs() {
+    let dir = Dir::new("pip");
+    dir.file("requirements.txt", "-r req/base.txt\nflask==3.0.3\n")
+        .file("req/base.txt", "-c constraints.txt\nrequests\n")
+        .file("req/constraints.txt", "urllib3<3\n")
+        .file("app.py", "print(1)\n");
+    let text = "FROM python:3.12\nWORKDIR /srv\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n";
+    let out = fixed(&dir.0, text);
+    assert!(
+        out.contains("COPY requirements.txt ./\nCOPY req/base.txt req/constraints.txt ./req/\nRUN pip install -r requirements.txt\nCOPY . .\n"),
+        "{out}"
+    );
+
+    dir.file("req/base.txt", "-e .\n");
+    let d = check("split-copy", &dir.0, text);
+    assert!(d[0].fix.is_none());
+    assert!(d[0].message.contains("editable mode"), "{}", d[0].message);
+
+    let d = check(
+        "split-copy",
+        &dir.0,
+        &text.replace("-r requirements.txt", "."),
+    );
+    assert!(d[0].message.contains("local path"), "{}", d[0].message);
+}
+
+#[test]
+fn excluded_or_missing_manifests_are_reported() {
+    let dir = Dir::new("missing");
+    dir.file("app.py", "1\n")
+        .file("requirements.txt", "flask\n")
+        .file(".dockerignore", "requirements.txt\n");
+    let text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n";
+    let d = check("split-copy", &dir.0, text);
+    assert!(d[0].fix.is_none());
+    assert!(
+        d[0].message
+            .contains("requirements.txt is not in the build context (.dockerignore excludes it)"),
+        "{}",
+        d[0].message
+    );
+    // An ignored optional manifest is simply not copied.
+    let dir = Dir::new("optional");
+    node_app(&dir);
+    dir.file(".dockerignore", "package-lock.json\n");
+    assert!(fixed(&dir.0, NODE).contains("COPY package.json ./\nRUN npm ci\n"));
+}
+
+#[test]
+fn poetry_needs_no_root_and_go_needs_no_local_replace() {
+    let dir = Dir::new("poetry");
+    dir.file("pyproject.toml", "[tool.poetry]\nname = \"x\"\n")
+        .file("poetry.lock", "")
+        .file("x/__init__.py", "");
+    let text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN poetry install\n";
+    let d = check("split-copy", &dir.0, text);
+    assert!(
+        d[0].message.contains("without --no-root"),
+        "{}",
+        d[0].message
+    );
+    let out = fixed(
+        &dir.0,
+        &text.replace("poetry install", "poetry install --no-root"),
+    );
+    assert!(
+        out.contains(
+            "COPY pyproject.toml poetry.lock ./\nRUN poetry install --no-root\nCOPY . .\n"
+        ),
+        "{out}"
+    );
+
+    let dir = Dir::new("go");
+    dir.file(
+        "go.mod",
+        "module x\n\ngo 1.22\n\nreplace example.com/lib => ../lib\n",
+    )
+    .file("main.go", "package main\n");
+    let text = "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go mod download\n";
+    let d = check("split-copy", &dir.0, text);
+    assert!(
+        d[0].message.contains("local folder ../lib"),
+        "{}",
+        d[0].message
+    );
+    dir.file("go.mod", "module x\n\ngo 1.22\n")
+        .file("go.sum", "");
+    assert!(fixed(&dir.0, text).contains("COPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\n"));
+}
+
+#[test]
+fn the_install_must_run_where_the_source_lands() {
+    let dir = Dir::new("cwd");
+    node_app(&dir);
+    let text = "FROM node:22\nWORKDIR /app\nCOPY . /srv\nRUN npm ci\n";
+    let d = check("split-copy", &dir.0, text);
+    assert!(d[0].fix.is_none());
+    assert!(
+        d[0].message.contains("does not run in /srv"),
+        "{}",
+        d[0].message
+    );
+    // `COPY . /app` with the install in /app is fine, and keeps its destination.
+    let out = fixed(&dir.0, &text.replace("/srv", "/app"));
+    assert!(
+        out.contains("COPY package.json package-lock.json /app/\nRUN npm ci\nCOPY . /app\n"),
+        "{out}"
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) -> bool {
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn rarely_changed_assets_get_an_earlier_layer() {
+    let dir = Dir::new("assets");
+    if !git(&dir.0, &["init", "-q"]) {
+        eprintln!("git is not available; skipping");
+        return;
+    }
+    dir.big("assets/video.bin", 6 << 20)
+        .file("assets/logo.svg", "<svg/>\n")
+        .file("src/app.py", "print(0)\n")
+        .file("requirements.txt", "flask\n");
+    assert!(git(&dir.0, &["add", "-A"]));
+    assert!(git(&dir.0, &["commit", "-q", "-m", "initial"]));
+    for n in 1..=11 {
+        dir.file("src/app.py", &format!("print({n})\n"));
+        assert!(git(&dir.0, &["commit", "-qam", &format!("change {n}")]));
+    }
+    let text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"src/app.py\"]\n";
+    let d = check("split-copy", &dir.0, text);
+    assert_eq!(d.len(), 1, "{d:?}");
+    let out = fixed(&dir.0, text);
+    assert_eq!(
+        out,
+        "# syntax=docker/dockerfile:1\nFROM python:3.12\nWORKDIR /app\nCOPY requirements.txt ./\nRUN pip install -r requirements.txt\nCOPY assets ./assets/\nCOPY --exclude=assets . .\nCMD [\"python\", \"src/app.py\"]\n"
+    );
+    // The diagnostic states the figures.
+    let after_split =
+        "FROM python:3.12\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"src/app.py\"]\n";
+    let d = check("split-copy", &dir.0, after_split);
+    assert!(
+        d[0].message
+            .contains("assets/ (6.0 MiB, changed in 1 of 12 commits)"),
+        "{}",
+        d[0].message
+    );
+    // A file that pins an older frontend gets a report, not a fix.
+    let pinned = format!("# syntax=docker/dockerfile:1.4\n{after_split}");
+    let d = check("split-copy", &dir.0, &pinned);
+    assert!(d[0].fix.is_none());
+    assert!(
+        d[0].message.contains("needs docker/dockerfile:1.19"),
+        "{}",
+        d[0].message
+    );
+    // Outside git (no history), nothing is layered.
+    std::fs::remove_dir_all(dir.0.join(".git")).unwrap();
+    assert!(check("split-copy", &dir.0, after_split).is_empty());
+}
+
+#[test]
+fn all_rules_together_converge_on_a_naive_node_dockerfile() {
+    let dir = Dir::new("all");
+    node_app(&dir);
+    dir.file(
+        ".dockerignore",
+        ".git\n.env\nnode_modules\nnpm-debug.log*\n.npm\ncoverage\n",
+    );
+    let context = BuildContext::new(&dir.0);
+    let names: Vec<&str> = all_rules().iter().map(|r| r.meta().name).collect();
+    let selection = Selection::only(&names);
+    let check = |f: &dockopt_syntax::Dockerfile| check_file_in(f, &selection, Some(&context));
+    let text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN npm run build\nCMD node dist/server.js\n";
+    let options = FixOptions::new(true);
+    let outcome = assert_idempotent(text, &options, &check);
+    let out = outcome.text;
+    let manifests = out
+        .find("COPY package.json package-lock.json ./")
+        .expect(&out);
+    let install = out.find("npm ci").expect(&out);
+    let source = out.find("COPY . .").expect(&out);
+    let build = out.find("npm run build").expect(&out);
+    assert!(
+        manifests < install && install < source && source < build,
+        "{out}"
+    );
+}
