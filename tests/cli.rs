@@ -489,3 +489,165 @@ fn check_and_dry_run_snapshots_on_a_naive_dockerfile() {
         &run(&["fix", "--dry-run", "--unsafe-fixes", "Dockerfile"]),
     );
 }
+
+/// A small Node project in a git repository, committed, with no .dockerignore.
+fn node_project(name: &str) -> PathBuf {
+    let dir = tempdir(name);
+    std::fs::write(
+        dir.join("package.json"),
+        r#"{"name":"app","version":"1.0.0","dependencies":{"express":"4.19.2"}}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("package-lock.json"), "{}\n").unwrap();
+    std::fs::write(dir.join("server.js"), "console.log(1)\n").unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci --omit=dev\nCMD [\"node\", \"server.js\"]\n",
+    )
+    .unwrap();
+    git_in(&dir, &["init", "-q", "."]);
+    git_in(&dir, &["add", "-A"]);
+    git_in(&dir, &["commit", "-q", "-m", "init"]);
+    dir
+}
+
+#[test]
+fn split_copy_and_a_new_dockerignore_as_diff_patch_and_write() {
+    let dir = node_project("split");
+    let dockerfile = dir.join("Dockerfile");
+    let path = "Dockerfile";
+    // Run in the project, as people do: the patch's paths are relative to it.
+    let dockopt = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dockopt"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("run dockopt")
+    };
+
+    let out = dockopt(&[
+        "fix",
+        "--dry-run",
+        "--unsafe-fixes",
+        "--select",
+        "split-copy,dockerignore",
+        path,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let diff = stdout(&out);
+    assert!(
+        diff.contains("-COPY . .\n+COPY package.json package-lock.json ./\n RUN npm ci --omit=dev\n+COPY . .\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("new file mode 100644\n--- /dev/null\n"),
+        "{diff}"
+    );
+    assert!(diff.contains("+**/node_modules\n"), "{diff}");
+    assert!(
+        stderr(&out).contains("Would apply 2 fixes in 2 files."),
+        "{}",
+        stderr(&out)
+    );
+    // Nothing written by --dry-run.
+    assert!(!dir.join(".dockerignore").exists());
+
+    // The patch creates the file with `git apply`, and equals what `fix` writes.
+    let patch = dir.join("fix.patch");
+    let out = dockopt(&[
+        "fix",
+        "--unsafe-fixes",
+        "--select",
+        "split-copy,dockerignore",
+        "--patch",
+        "fix.patch",
+        path,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let applied = Command::new("git")
+        .current_dir(&dir)
+        .args(["apply", "fix.patch"])
+        .output()
+        .unwrap();
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let ignore = std::fs::read_to_string(dir.join(".dockerignore")).unwrap();
+    let patched = std::fs::read_to_string(&dockerfile).unwrap();
+    assert!(
+        ignore.contains("\n.git\n.env\n**/node_modules\n"),
+        "{ignore}"
+    );
+    // Nothing the Dockerfile copies is excluded: the manifests are still in the context.
+    for line in ignore.lines() {
+        assert!(
+            !matches!(line, "package.json" | "package-lock.json" | "server.js"),
+            "{ignore}"
+        );
+    }
+    git_in(&dir, &["checkout", "--", "Dockerfile"]);
+    std::fs::remove_file(dir.join(".dockerignore")).unwrap();
+    std::fs::remove_file(&patch).unwrap();
+
+    let out = dockopt(&[
+        "fix",
+        "--unsafe-fixes",
+        "--select",
+        "split-copy,dockerignore",
+        path,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&dockerfile).unwrap(), patched);
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".dockerignore")).unwrap(),
+        ignore
+    );
+
+    // Fixed: a second run finds nothing (the new .dockerignore is uncommitted, hence the flag).
+    let out = dockopt(&[
+        "fix",
+        "--dry-run",
+        "--unsafe-fixes",
+        "--allow-dirty",
+        "--select",
+        "split-copy,dockerignore",
+        path,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+#[test]
+fn split_copy_reports_why_it_does_not_fix() {
+    let dir = node_project("split-report");
+    std::fs::write(
+        dir.join("package.json"),
+        r#"{"name":"app","scripts":{"postinstall":"node gen.js"}}"#,
+    )
+    .unwrap();
+    let out = dockopt(&[
+        "check",
+        "--select",
+        "split-copy",
+        dir.join("Dockerfile").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("dockopt does not split it because package.json has a `postinstall` script"),
+        "{text}"
+    );
+}
