@@ -1,10 +1,6 @@
-'use strict';
-
-const prettyBytes = require('pretty-bytes');
+import prettyBytes from 'pretty-bytes';
 
 // Renders a byte count the way a person would read it ("1.34 kB").
-function size(bytes) {
+export function size(bytes: number): string {
   return prettyBytes(Math.max(0, Math.round(bytes)));
 }
-
-module.exports = { size };
