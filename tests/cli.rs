@@ -161,13 +161,13 @@ fn check_exit_codes_and_formats() {
     let dir = tempdir("check");
     std::fs::write(
         dir.join("Dockerfile"),
-        "FROM python:3.12\nADD app.py /app/\nCMD python -m app\n",
+        "FROM python:3.12\nADD app.py /app/\nUSER nobody\nCMD python -m app\n",
     )
     .unwrap();
     std::fs::create_dir_all(dir.join("clean")).unwrap();
     std::fs::write(
         dir.join("clean/Dockerfile"),
-        "FROM python:3.12\nCOPY app.py /app/\nCMD [\"python\", \"-m\", \"app\"]\n",
+        "FROM python:3.12\nCOPY app.py /app/\nUSER nobody\nCMD [\"python\", \"-m\", \"app\"]\n",
     )
     .unwrap();
     let root = dir.to_str().unwrap();
@@ -185,7 +185,7 @@ fn check_exit_codes_and_formats() {
         ),
         "{text}"
     );
-    assert!(text.contains("Dockerfile:3:1: exec-form:"), "{text}");
+    assert!(text.contains("Dockerfile:4:1: exec-form:"), "{text}");
     assert!(text.contains("2 | ADD app.py /app/\n  | ^^^\n"), "{text}");
     assert!(text.ends_with("Found 2 problems in 1 of 2 files ([*] 1 fixable with `dockopt fix`, 1 more with `dockopt fix --unsafe-fixes`).\n"), "{text}");
 
@@ -358,9 +358,12 @@ fn config_files_are_found_upward_and_validated() {
             "/other/Dockerfile:latest-tag",
             "/other/Dockerfile:legacy-key-value",
             "/other/Dockerfile:exec-form",
+            "/other/Dockerfile:non-root-user",
             "/svc/Dockerfile:legacy-key-value",
             "/svc/Dockerfile:exec-form",
+            "/svc/Dockerfile:non-root-user",
             "/svc/legacy/Dockerfile:exec-form",
+            "/svc/legacy/Dockerfile:non-root-user",
         ]
     );
     // extend-safe-fixes makes exec-form's fix Safe under svc/, so plain `fix` applies it there.

@@ -144,6 +144,7 @@ pub struct Knowledge {
     pub secrets: Secrets,
     pub package_managers: PackageManagers,
     pub manifests: Manifests,
+    pub images: crate::image::Images,
 }
 
 fn load<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> T {
@@ -166,6 +167,7 @@ impl Knowledge {
                 "manifests.toml",
                 include_str!("../knowledge/manifests.toml"),
             ),
+            images: load("images.toml", include_str!("../knowledge/images.toml")),
         })
     }
 }
@@ -206,5 +208,50 @@ mod tests {
                 ecosystem.analysis
             );
         }
+    }
+
+    #[test]
+    fn images_file_is_consistent() {
+        use crate::image::Family;
+        let images = &super::Knowledge::get().images;
+        for family in [Family::Debian, Family::Ubuntu, Family::Alpine, Family::Ubi] {
+            let template = &images.families[&family].create_user;
+            for key in ["{user}", "{group}", "{uid}", "{gid}", "{home}"] {
+                assert!(template.contains(key), "{}: no {key}", family.name());
+            }
+        }
+        for entry in &images.images {
+            let what = format!("images.toml: {} {:?}", entry.repository, entry.tags);
+            assert!(!entry.tags.is_empty(), "{what}: no tags");
+            assert_eq!(
+                entry.nonroot_user.is_some(),
+                entry.nonroot_uid.is_some(),
+                "{what}: nonroot_user and nonroot_uid go together"
+            );
+            assert!(
+                !entry.default_user_nonroot || entry.nonroot_user.is_some(),
+                "{what}: default_user_nonroot without a user"
+            );
+            // Every {N} of the twin is a star of every tag glob of the entry.
+            if let Some(twin) = &entry.runtime_twin {
+                for tag in &entry.tags {
+                    let stars = tag.matches('*').count();
+                    for n in 1..=9 {
+                        assert!(
+                            !twin.contains(&format!("{{{n}}}")) || n <= stars,
+                            "{what}: {twin} uses {{{n}}} but {tag} has {stars} stars"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(images.packages["apt"].dev_runtime["libpq-dev"] == "libpq5");
+        assert!(
+            images.packages["apk"]
+                .build_only
+                .iter()
+                .any(|p| p == "build-base")
+        );
+        assert!(images.needs_root.programs.iter().any(|p| p == "gosu"));
     }
 }

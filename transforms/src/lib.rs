@@ -7,6 +7,7 @@
 //! print or touch the file system.
 
 mod context;
+pub mod image;
 mod knowledge;
 pub mod manifest;
 mod options;

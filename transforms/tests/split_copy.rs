@@ -357,11 +357,9 @@ fn all_rules_together_converge_on_a_naive_node_dockerfile() {
     let options = FixOptions::new(true);
     let outcome = assert_idempotent(text, &options, &check);
     let out = outcome.text;
-    let manifests = out
-        .find("COPY package.json package-lock.json ./")
-        .expect(&out);
+    let manifests = out.find(" package.json package-lock.json ./").expect(&out);
     let install = out.find("npm ci").expect(&out);
-    let source = out.find("COPY . .").expect(&out);
+    let source = out.find(" . .\n").expect(&out);
     let build = out.find("npm run build").expect(&out);
     assert!(
         manifests < install && install < source && source < build,
