@@ -161,13 +161,13 @@ fn check_exit_codes_and_formats() {
     let dir = tempdir("check");
     std::fs::write(
         dir.join("Dockerfile"),
-        "FROM python:3.12\nADD app.py /app/\nUSER nobody\nCMD python -m app\n",
+        "FROM python:3.12-slim\nADD app.py /app/\nUSER nobody\nCMD python -m app\n",
     )
     .unwrap();
     std::fs::create_dir_all(dir.join("clean")).unwrap();
     std::fs::write(
         dir.join("clean/Dockerfile"),
-        "FROM python:3.12\nCOPY app.py /app/\nUSER nobody\nCMD [\"python\", \"-m\", \"app\"]\n",
+        "FROM python:3.12-slim\nCOPY app.py /app/\nUSER nobody\nCMD [\"python\", \"-m\", \"app\"]\n",
     )
     .unwrap();
     let root = dir.to_str().unwrap();
@@ -246,11 +246,11 @@ fn git_in(dir: &Path, args: &[&str]) {
 fn fix_refuses_uncommitted_files_unless_allowed() {
     let dir = tempdir("dirty");
     let file = dir.join("Dockerfile");
-    std::fs::write(&file, "FROM python:3.12\nADD app.py /app/\n").unwrap();
+    std::fs::write(&file, "FROM python:3.12-slim\nADD app.py /app/\n").unwrap();
     git_in(&dir, &["init", "-q", "."]);
     git_in(&dir, &["add", "Dockerfile"]);
     git_in(&dir, &["commit", "-q", "-m", "init"]);
-    std::fs::write(&file, "FROM python:3.12\nADD app.py /srv/\n").unwrap();
+    std::fs::write(&file, "FROM python:3.12-slim\nADD app.py /srv/\n").unwrap();
     let path = file.to_str().unwrap();
 
     let out = dockopt(&["fix", path]);
@@ -263,7 +263,7 @@ fn fix_refuses_uncommitted_files_unless_allowed() {
     );
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
-        "FROM python:3.12\nADD app.py /srv/\n"
+        "FROM python:3.12-slim\nADD app.py /srv/\n"
     );
 
     let out = dockopt(&["fix", "--allow-dirty", path]);
@@ -276,7 +276,7 @@ fn fix_refuses_uncommitted_files_unless_allowed() {
     );
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
-        "FROM python:3.12\nCOPY app.py /srv/\n"
+        "FROM python:3.12-slim\nCOPY app.py /srv/\n"
     );
     assert!(
         stdout(&out).contains("Fixed 1 problem in 1 file; 0 remaining."),
@@ -355,13 +355,16 @@ fn config_files_are_found_upward_and_validated() {
     assert_eq!(
         rules_in(&out),
         [
+            "/other/Dockerfile:multi-stage",
             "/other/Dockerfile:latest-tag",
             "/other/Dockerfile:legacy-key-value",
             "/other/Dockerfile:exec-form",
             "/other/Dockerfile:non-root-user",
+            "/svc/Dockerfile:multi-stage",
             "/svc/Dockerfile:legacy-key-value",
             "/svc/Dockerfile:exec-form",
             "/svc/Dockerfile:non-root-user",
+            "/svc/legacy/Dockerfile:multi-stage",
             "/svc/legacy/Dockerfile:exec-form",
             "/svc/legacy/Dockerfile:non-root-user",
         ]

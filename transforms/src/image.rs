@@ -92,6 +92,30 @@ pub struct PackageFacts {
     pub build_only: Vec<String>,
     #[serde(default)]
     pub dev_runtime: BTreeMap<String, String>,
+    /// Packages every runtime twin already has (CA certificates, time zones).
+    #[serde(default)]
+    pub runtime_base: Vec<String>,
+}
+
+/// `[crates]`: Rust `-sys` crates and whether a binary that uses them runs on a distroless
+/// twin, which has glibc, libgcc and libstdc++ and no other system library.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrateFacts {
+    /// `-sys` crates that link no system library on Linux (pure Rust, another OS's API).
+    #[serde(default)]
+    pub no_system_library: Vec<String>,
+    /// `-sys` crates that always build their C library in, statically.
+    #[serde(default)]
+    pub static_build: Vec<String>,
+    /// A crate that links a system library unless it builds it in, and the crate that is
+    /// in Cargo.lock when it does (`openssl-sys` -> `openssl-src`, its `vendored` feature).
+    #[serde(default)]
+    pub vendored_by: BTreeMap<String, String>,
+    /// A crate that links a system library unless a feature builds it in, and that
+    /// feature's name as Cargo.toml would enable it (`libsqlite3-sys` -> `bundled`).
+    #[serde(default)]
+    pub bundled_feature: BTreeMap<String, String>,
 }
 
 /// Everything in knowledge/images.toml.
@@ -102,6 +126,8 @@ pub struct Images {
     pub families: BTreeMap<Family, FamilyFacts>,
     pub needs_root: NeedsRoot,
     pub packages: BTreeMap<String, PackageFacts>,
+    #[serde(default)]
+    pub crates: CrateFacts,
 }
 
 /// A parsed image reference `[registry/]repository[:tag][@digest]`.

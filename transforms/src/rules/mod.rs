@@ -14,6 +14,7 @@ mod latest_tag;
 mod legacy_key_value;
 mod maintainer_to_label;
 mod merge_runs;
+mod multi_stage;
 mod non_root_user;
 mod npm_cache_clean;
 mod package_runs;
@@ -35,6 +36,7 @@ pub use latest_tag::LatestTag;
 pub use legacy_key_value::LegacyKeyValue;
 pub use maintainer_to_label::MaintainerToLabel;
 pub use merge_runs::MergeRuns;
+pub use multi_stage::MultiStage;
 pub use non_root_user::NonRootUser;
 pub use npm_cache_clean::NpmCacheClean;
 pub use pip_no_cache::PipNoCache;
@@ -63,6 +65,7 @@ pub(crate) static ALL: &[&dyn Rule] = &[
     &NpmCacheClean,
     &LatestTag,
     &SecretInEnv,
+    &MultiStage,
     &NonRootUser,
     &AptGetUpgrade,
 ];

@@ -1,0 +1,264 @@
+//! multi-stage on real small build contexts made in a temp folder (Rust reads Cargo.toml
+//! and Cargo.lock), and the whole rule set converging on the examples' Dockerfiles.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use dockopt_fix::{Diagnostic, FixOptions, assert_idempotent, fix_loop};
+use dockopt_transforms::{BuildContext, Selection, all_rules, check_file_in};
+
+/// A temp folder removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "dockopt-multi-{name}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    fn file(&self, path: &str, text: &str) -> &Self {
+        let full = self.0.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, text).unwrap();
+        self
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn check(dir: &Path, text: &str) -> Vec<Diagnostic> {
+    let context = BuildContext::new(dir);
+    let file = dockopt_syntax::parse(text);
+    check_file_in(&file, &Selection::only(&["multi-stage"]), Some(&context))
+}
+
+/// The text after the fix loop with `rules` (Unsafe fixes on), checked idempotent.
+fn fixed_with(rules: &[&str], dir: &Path, text: &str) -> String {
+    let context = BuildContext::new(dir);
+    let selection = Selection::only(rules);
+    let check = |f: &dockopt_syntax::Dockerfile| check_file_in(f, &selection, Some(&context));
+    let options = FixOptions::new(true);
+    let outcome = fix_loop(text, &options, &check);
+    assert!(outcome.refused.is_none(), "{:?}", outcome.refused);
+    assert_idempotent(&outcome.text, &options, &check);
+    outcome.text
+}
+
+fn fixed(dir: &Path, text: &str) -> String {
+    fixed_with(&["multi-stage"], dir, text)
+}
+
+fn reported(dir: &Path, text: &str, why: &str) {
+    let d = check(dir, text);
+    assert_eq!(d.len(), 1, "{text}: {d:?}");
+    assert!(d[0].fix.is_none(), "{text}: has a fix");
+    assert!(
+        d[0].message.contains(why),
+        "{text}: {} lacks {why}",
+        d[0].message
+    );
+}
+
+const CARGO_TOML: &str = "[package]\nname = \"grep-lite\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nregex = \"1\"\n";
+
+fn cargo_lock(crates: &[&str]) -> String {
+    let mut out =
+        String::from("version = 3\n\n[[package]]\nname = \"grep-lite\"\nversion = \"0.1.0\"\n");
+    for name in crates {
+        let _ = write!(
+            out,
+            "\n[[package]]\nname = \"{name}\"\nversion = \"1.0.0\"\n"
+        );
+    }
+    out
+}
+
+fn rust_app(name: &str, crates: &[&str]) -> Dir {
+    let dir = Dir::new(name);
+    dir.file("Cargo.toml", CARGO_TOML)
+        .file("Cargo.lock", &cargo_lock(crates))
+        .file("src/main.rs", "fn main() {}\n");
+    dir
+}
+
+const RUST: &str = "FROM rust:1.80\nWORKDIR /usr/src/app\nCOPY . .\n# Build it.\nRUN cargo build --release --locked\n\n# Run it.\nCMD [\"/usr/src/app/target/release/grep-lite\", \"--help\"]\n";
+
+#[test]
+fn rust_binary_from_cargo_toml_on_distroless_cc() {
+    let dir = rust_app("rust", &["regex", "memchr", "linux-raw-sys"]);
+    let d = check(&dir.0, RUST);
+    assert_eq!(
+        d[0].fix.as_ref().unwrap().title,
+        "Build in a `build` stage and run FROM gcr.io/distroless/cc-debian12:nonroot with only \
+         /usr/src/app/target/release/grep-lite"
+    );
+    assert_eq!(
+        fixed(&dir.0, RUST),
+        "FROM rust:1.80 AS build\nWORKDIR /usr/src/app\nCOPY . .\n# Build it.\nRUN cargo build --release --locked\n\nFROM gcr.io/distroless/cc-debian12:nonroot\nWORKDIR /usr/src/app\nCOPY --from=build /usr/src/app/target/release/grep-lite /usr/src/app/target/release/grep-lite\n# Run it.\nCMD [\"/usr/src/app/target/release/grep-lite\", \"--help\"]\n"
+    );
+}
+
+#[test]
+fn rust_follows_cp_install_bin_and_target() {
+    let dir = rust_app("rust-cp", &["regex"]);
+    let text = "FROM rust:1\nWORKDIR /app\nCOPY Cargo.toml Cargo.lock ./\nCOPY src ./src\nRUN cargo build --release --bin grep-lite --target x86_64-unknown-linux-gnu && \\\n    install -m 0755 target/x86_64-unknown-linux-gnu/release/grep-lite /usr/local/bin/\nCMD grep-lite\n";
+    assert_eq!(
+        fixed(&dir.0, text),
+        "FROM rust:1 AS build\nWORKDIR /app\nCOPY Cargo.toml Cargo.lock ./\nCOPY src ./src\nRUN cargo build --release --bin grep-lite --target x86_64-unknown-linux-gnu && \\\n    install -m 0755 target/x86_64-unknown-linux-gnu/release/grep-lite /usr/local/bin/\n\nFROM gcr.io/distroless/cc-debian12:nonroot\nWORKDIR /app\nCOPY --from=build /usr/local/bin/grep-lite /usr/local/bin/grep-lite\nCMD [\"grep-lite\"]\n"
+    );
+    // cargo install --path . puts it in /usr/local/cargo/bin, which only a full path reaches.
+    let text = "FROM rust:1\nWORKDIR /app\nCOPY . .\nRUN cargo install --path . --locked\nCMD [\"/usr/local/cargo/bin/grep-lite\"]\n";
+    assert!(fixed(&dir.0, text).contains(
+        "COPY --from=build /usr/local/cargo/bin/grep-lite /usr/local/cargo/bin/grep-lite\n"
+    ));
+    reported(
+        &dir.0,
+        "FROM rust:1\nWORKDIR /app\nCOPY . .\nRUN cargo install --path .\nCMD [\"grep-lite\"]\n",
+        "/usr/local/cargo/bin is not on the PATH of gcr.io/distroless/cc-debian12:nonroot",
+    );
+}
+
+#[test]
+fn rust_reports_system_libraries_and_unclear_binaries() {
+    let openssl = rust_app("openssl", &["openssl-sys", "openssl"]);
+    reported(
+        &openssl.0,
+        RUST,
+        "Cargo.lock has openssl-sys, which links a system library dynamically unless it is vendored",
+    );
+    let vendored = rust_app("vendored", &["openssl-sys", "openssl-src"]);
+    assert!(check(&vendored.0, RUST)[0].fix.is_some());
+    let sqlite = rust_app("sqlite", &["libsqlite3-sys"]);
+    reported(&sqlite.0, RUST, "unless its `bundled` feature is on");
+    sqlite.file(
+        "Cargo.toml",
+        &format!("{CARGO_TOML}rusqlite = {{ version = \"0.31\", features = [\"bundled\"] }}\n"),
+    );
+    assert!(check(&sqlite.0, RUST)[0].fix.is_some());
+    let pq = rust_app("pq", &["pq-sys"]);
+    reported(
+        &pq.0,
+        RUST,
+        "Cargo.lock has pq-sys, which may link a system library",
+    );
+    let no_lock = Dir::new("nolock");
+    no_lock.file("Cargo.toml", CARGO_TOML);
+    reported(&no_lock.0, RUST, "the build context has no Cargo.lock");
+    let bins = rust_app("bins", &[]);
+    bins.file("src/bin/other.rs", "fn main() {}\n");
+    reported(&bins.0, RUST, "Cargo.toml has several binaries");
+    let dir = rust_app("misc", &[]);
+    reported(
+        &dir.0,
+        "FROM rust:1\nWORKDIR /app\nCOPY src ./src\nRUN cargo build --release\nCMD [\"/app/target/release/grep-lite\"]\n",
+        "dockopt cannot tell which Cargo.toml the build in /app reads",
+    );
+    reported(
+        &dir.0,
+        "FROM rust:1\nRUN apt-get update && apt-get install -y libssl-dev\nWORKDIR /app\nCOPY . .\nRUN cargo build --release\nCMD [\"/app/target/release/grep-lite\"]\n",
+        "the build installs `libssl-dev` (apt), which gcr.io/distroless/cc-debian12:nonroot does not have",
+    );
+}
+
+/// The examples' Dockerfiles with every rule: two stages, the expected runtime image.
+#[test]
+fn whole_rule_set_converges_on_the_examples() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let names: Vec<&str> = all_rules().iter().map(|r| r.meta().name).collect();
+    for (example, runtime) in [
+        ("go-api", "gcr.io/distroless/static-debian12:nonroot"),
+        ("python-web", "python:3.12-slim"),
+        ("node-web", "node:22-slim"),
+        ("node-api", "node:22-slim"),
+        ("rust-cli", "gcr.io/distroless/cc-debian12:nonroot"),
+    ] {
+        let dir = root.join(example);
+        let text = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+        let out = fixed_with(&names, &dir, &text);
+        let file = dockopt_syntax::parse(&out);
+        let stages = file.stages();
+        assert_eq!(stages.len(), 2, "{example}:\n{out}");
+        assert_eq!(stages[0].name(), Some("build"), "{example}");
+        assert_eq!(stages[1].base(), Some(runtime), "{example}:\n{out}");
+        assert!(
+            out.contains("COPY --from=build") || out.contains("--from=build "),
+            "{example}:\n{out}"
+        );
+        // The rule is quiet on its own output.
+        assert!(check(&dir, &out).is_empty(), "{example}");
+        match example {
+            "python-web" => {
+                assert!(
+                    out.contains("install -y --no-install-recommends libpq5"),
+                    "{out}"
+                );
+                assert!(
+                    out.contains(
+                        "RUN python -m venv /opt/venv\nENV PATH=\"/opt/venv/bin:$PATH\"\n"
+                    )
+                );
+                assert!(out.contains("--from=build /opt/venv /opt/venv\n"));
+            }
+            "node-web" => assert!(out.contains("RUN npm prune --omit=dev\n"), "{out}"),
+            "node-api" => assert!(!out.contains("prune"), "{out}"),
+            "go-api" => assert!(out.contains("CMD [\"go-api\"]\n"), "{out}"),
+            "rust-cli" => assert!(
+                out.contains("COPY --from=build /usr/local/bin/rust-cli /usr/local/bin/rust-cli\n"),
+                "{out}"
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// CRLF survives the whole rule set; comments stay with what they describe.
+#[test]
+fn crlf_and_comments_survive_every_rule() {
+    let dir = Dir::new("crlf");
+    dir.file("go.mod", "module example.com/api\n\ngo 1.22\n")
+        .file("main.go", "package main\n\nfunc main() {}\n");
+    let text = "FROM golang:1.22\r\n# Sources.\r\nWORKDIR /src\r\nCOPY . .\r\nRUN CGO_ENABLED=0 go build -o /usr/local/bin/api .\r\n# Port.\r\nEXPOSE 8080\r\nCMD api\r\n";
+    let names: Vec<&str> = all_rules().iter().map(|r| r.meta().name).collect();
+    let out = fixed_with(&names, &dir.0, text);
+    assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
+    assert!(out.contains("# Sources.\r\nWORKDIR /src\r\n"), "{out:?}");
+    assert!(
+        out.ends_with("FROM gcr.io/distroless/static-debian12:nonroot\r\nWORKDIR /src\r\nCOPY --from=build /usr/local/bin/api /usr/local/bin/api\r\n# Port.\r\nEXPOSE 8080\r\nCMD [\"api\"]\r\n"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn node_npm_scripts_must_not_need_dev_dependencies() {
+    let dir = Dir::new("npm-start");
+    dir.file(
+        "package.json",
+        r#"{"name":"api","scripts":{"start":"node server.js","dev":"nodemon server.js"},"dependencies":{"express":"4"},"devDependencies":{"nodemon":"3"}}"#,
+    )
+    .file("package-lock.json", "{}")
+    .file("server.js", "");
+    let start = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"npm\", \"start\"]\n";
+    assert!(fixed(&dir.0, start).ends_with(
+        "RUN npm prune --omit=dev\n\nFROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\nCMD [\"npm\", \"start\"]\n"
+    ));
+    reported(
+        &dir.0,
+        "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD npm run dev\n",
+        "runs the npm script `dev`, which runs `nodemon`, not a production dependency",
+    );
+    reported(
+        &dir.0,
+        "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"npx\", \"nodemon\", \"server.js\"]\n",
+        "runs `npx nodemon`, which is not a production dependency",
+    );
+}
