@@ -114,6 +114,24 @@ fn every_example_verifies_with_safe_and_unsafe_fixes() {
                 all["applied_fixes"]
             );
         }
+        // Toolchain images become a build stage and a smaller runtime stage that runs as a
+        // non-root user (its own or one the fix created); the smoke check above ran as it.
+        if ["python-web", "node-web", "node-api", "go-api", "rust-cli"].contains(&name.as_ref()) {
+            assert!(
+                applied("multi-stage") == 1,
+                "{name}: multi-stage did not apply: {:#}",
+                all["applied_fixes"]
+            );
+            assert!(
+                all["fixed"]["size_bytes"].as_u64() < all["original"]["size_bytes"].as_u64(),
+                "{name}: the multi-stage image is not smaller"
+            );
+            let user = all["fixed"]["user"].as_str().unwrap_or_default();
+            assert!(
+                !matches!(user, "" | "root" | "0" | "0:0"),
+                "{name}: the fixed image runs as root"
+            );
+        }
         let rebuild = |side: &str| all[side]["rebuild_after_source_change_s"].as_f64();
         if let (Some(before), Some(after)) = (rebuild("original"), rebuild("fixed")) {
             eprintln!(

@@ -61,7 +61,8 @@ JSON files get trailing whitespace instead). The context defaults to PATH.
   "applied_fixes": [{"rule", "title", "applicability": "safe"|"unsafe", "round", "summary"}],
   "original" / "fixed": {
     "tag", "build_ok", "build_s" (cold: first build in this run, --no-cache),
-    "build_log_tail" (only when the build failed), "size_bytes", "layers",
+    "build_log_tail" (only when the build failed), "size_bytes", "layers", "user" (the
+    image's USER, "" for root),
     "rebuild_after_source_change_s", "rebuild_after_manifest_change_s",
     "smoke_ok" (null: no smoke check), "smoke_output" (when it ran)
   },
@@ -613,6 +614,13 @@ fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) 
     for (side, f) in sides.iter_mut().zip(&facts) {
         side.size_bytes = Some(f.size_bytes);
         side.layers = Some(f.layers);
+        side.user = Some(
+            f.config
+                .get("User")
+                .and_then(|u| u.as_str())
+                .unwrap_or_default()
+                .to_string(),
+        );
     }
     report.size_change_percent = percent(facts[0].size_bytes, facts[1].size_bytes);
     report.layers_change = i64::try_from(facts[1].layers)

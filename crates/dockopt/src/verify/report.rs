@@ -24,6 +24,8 @@ pub struct Side {
     pub size_bytes: Option<u64>,
     /// `.RootFS.Layers` count.
     pub layers: Option<usize>,
+    /// `.Config.User`: the user the image runs as (empty means root).
+    pub user: Option<String>,
     pub rebuild_after_source_change_s: Option<f64>,
     pub rebuild_after_manifest_change_s: Option<f64>,
     /// None when no smoke check is declared (or it did not run).
