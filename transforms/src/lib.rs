@@ -12,6 +12,7 @@ mod knowledge;
 pub mod manifest;
 mod options;
 pub mod package;
+mod paths;
 mod registry;
 pub mod rules;
 mod runner;

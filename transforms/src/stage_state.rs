@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use dockopt_syntax::{Dockerfile, InstructionKind};
+use dockopt_syntax::{Dockerfile, InstructionKind, Stage};
 
 /// The state an instruction runs in (set by the instructions before it in its stage).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -150,6 +150,25 @@ pub fn stage_states(file: &Dockerfile) -> Vec<StageState> {
         }
     }
     states
+}
+
+/// The stage at `index` followed by the stages it is built FROM, nearest first.
+pub fn stage_chain<'s, 'a>(stages: &'s [Stage<'a>], index: usize) -> Vec<&'s Stage<'a>> {
+    let mut chain = vec![&stages[index]];
+    let mut current = index;
+    while let Some(base) = stages[current].base() {
+        let parent = stages[..current]
+            .iter()
+            .rposition(|s| s.name().is_some_and(|n| n.eq_ignore_ascii_case(base)));
+        match parent {
+            Some(p) => {
+                chain.push(&stages[p]);
+                current = p;
+            }
+            None => break,
+        }
+    }
+    chain
 }
 
 #[cfg(test)]

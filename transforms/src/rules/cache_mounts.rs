@@ -8,7 +8,7 @@ use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, Stage, TextRange}
 use crate::knowledge::{CacheDir, PackageManager};
 use crate::package::{cache_path, recognize};
 use crate::rules::and_list;
-use crate::stage_state::{StageState, stage_states};
+use crate::stage_state::{StageState, stage_chain, stage_states};
 use crate::{CheckContext, FixAvailability, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -223,25 +223,6 @@ fn image_name(reference: &str) -> &str {
     let reference = reference.split('@').next().unwrap_or(reference);
     let last = reference.rsplit('/').next().unwrap_or(reference);
     last.split(':').next().unwrap_or(last)
-}
-
-/// The stage and the stages it is built FROM, nearest first.
-fn stage_chain<'s, 'a>(stages: &'s [Stage<'a>], index: usize) -> Vec<&'s Stage<'a>> {
-    let mut chain = vec![&stages[index]];
-    let mut current = index;
-    while let Some(base) = stages[current].base() {
-        let parent = stages[..current]
-            .iter()
-            .rposition(|s| s.name().is_some_and(|n| n.eq_ignore_ascii_case(base)));
-        match parent {
-            Some(p) => {
-                chain.push(&stages[p]);
-                current = p;
-            }
-            None => break,
-        }
-    }
-    chain
 }
 
 /// The scripts of the shell-form RUNs before instruction `before` in the chain, oldest

@@ -7,6 +7,7 @@ use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, ItemKind, Stage, 
 
 use crate::image::{self, Family, ImageFacts};
 use crate::package::recognize;
+use crate::paths::{absolute, indent_of, under};
 use crate::rules::{and_list, json_string, keyword_like};
 use crate::stage_state::{StageState, stage_states};
 use crate::{CheckContext, FixAvailability, Knowledge, Rule, RuleMeta, declare_rule};
@@ -306,39 +307,6 @@ struct Scan {
     folders: BTreeSet<String>,
 }
 
-/// `path` resolved against `cwd` and normalised; `None` when it uses a variable or is
-/// relative to an unknown folder.
-fn resolve(cwd: Option<&str>, path: &str) -> Option<String> {
-    if path.contains('$') || path.is_empty() {
-        return None;
-    }
-    let joined = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("{}/{path}", cwd?)
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for part in joined.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(format!("/{}", parts.join("/")))
-}
-
-/// Whether `inner` is `outer` or under it (both normalised).
-fn under(outer: &str, inner: &str) -> bool {
-    outer == "/"
-        || inner == outer
-        || inner
-            .strip_prefix(outer)
-            .is_some_and(|rest| rest.starts_with('/'))
-}
-
 fn base_name(path: &str) -> &str {
     path.trim_end_matches('/')
         .rsplit('/')
@@ -451,17 +419,6 @@ fn attached_starts(file: &Dockerfile) -> Vec<usize> {
         }
     }
     starts
-}
-
-/// The leading blanks of the line `at` is on.
-fn indent_of(text: &str, at: usize) -> &str {
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let line = &text[start..at];
-    if line.chars().all(|c| c == ' ' || c == '\t') {
-        line
-    } else {
-        ""
-    }
 }
 
 /// The line of `offset` is blank.
@@ -704,7 +661,7 @@ fn plan(ctx: &CheckContext<'_>, stage: &Stage<'_>, facts: &ImageFacts, twin: &st
             wd = match (&wd, path.contains('$')) {
                 (_, true) | (Wd::Unknown, _) => Wd::Unknown,
                 (current, false) => {
-                    resolve(current.cwd().as_deref(), path).map_or(Wd::Unknown, |p| {
+                    absolute(current.cwd().as_deref(), path).map_or(Wd::Unknown, |p| {
                         a.scan.folders.insert(p.clone());
                         Wd::Known(p)
                     })
@@ -919,7 +876,7 @@ fn scan_copy(a: &mut Analysis<'_>, instruction: Instruction<'_>, wd: &Wd) -> Pla
     let Some((dest, sources)) = words.split_last() else {
         return Ok(());
     };
-    let Some(dest_abs) = resolve(wd.cwd().as_deref(), dest) else {
+    let Some(dest_abs) = absolute(wd.cwd().as_deref(), dest) else {
         return Err(format!(
             "the {keyword} at line {line} copies to `{dest}`, a path dockopt cannot resolve"
         ));
@@ -1031,7 +988,7 @@ fn scan_run(a: &mut Analysis<'_>, run: Instruction<'_>, pos: usize, wd: &Wd) -> 
             "cd" => {
                 cwd = match operands.first() {
                     None => Some("/root".into()),
-                    Some(w) => literal(w).and_then(|p| resolve(cwd.as_deref(), p)),
+                    Some(w) => literal(w).and_then(|p| absolute(cwd.as_deref(), p)),
                 };
                 continue;
             }
@@ -1144,7 +1101,7 @@ fn write_path(
     line: usize,
     program: &str,
 ) -> Plan<String> {
-    let Some(abs) = resolve(cwd, path) else {
+    let Some(abs) = absolute(cwd, path) else {
         return Err(format!(
             "the RUN at line {line} writes `{path}`, a path dockopt cannot resolve"
         ));
@@ -1213,7 +1170,7 @@ fn scan_copy_command(
         Some(None) => return Err(unknown_run(line, program)),
         None => match paths.split_last() {
             Some((dest, sources)) if !sources.is_empty() => {
-                let abs = resolve(cwd, dest);
+                let abs = absolute(cwd, dest);
                 let is_dir = dest.ends_with('/')
                     || sources.len() > 1
                     || (program != "install" || !has(&["-D"]))
@@ -1226,7 +1183,7 @@ fn scan_copy_command(
             _ => return Ok(()),
         },
     };
-    let Some(dest_abs) = resolve(cwd, &dest) else {
+    let Some(dest_abs) = absolute(cwd, &dest) else {
         return Err(format!(
             "the RUN at line {line} writes `{dest}`, a path dockopt cannot resolve"
         ));
@@ -1238,7 +1195,7 @@ fn scan_copy_command(
             dest_abs.clone()
         };
         write_path(a, zone, cwd, &target, WriteKind::File, line, program)?;
-        if let Some(source_abs) = resolve(cwd, source) {
+        if let Some(source_abs) = absolute(cwd, source) {
             a.scan.copies.push(CopyCmd {
                 source: source_abs,
                 dest: target,
@@ -1425,7 +1382,7 @@ fn scan_ecosystem_command(
                          needs the binary's path"
                     ));
                 }
-                let Some(out_abs) = resolve(cwd, out) else {
+                let Some(out_abs) = absolute(cwd, out) else {
                     return Err(format!(
                         "the `go build -o {out}` at line {line} runs in a folder dockopt cannot \
                          tell"
@@ -1486,7 +1443,7 @@ fn scan_ecosystem_command(
                         ));
                     }
                     Opt::Unreadable => None,
-                    Opt::Value(out) => resolve(cwd, out),
+                    Opt::Value(out) => absolute(cwd, out),
                 }
                 .ok_or_else(|| {
                     format!(
@@ -1568,7 +1525,7 @@ fn scan_cargo(
                 ));
             }
             let target_dir = match value(&["--target-dir"])? {
-                Some(d) => Some(resolve(Some(&dir), &d).ok_or_else(|| {
+                Some(d) => Some(absolute(Some(&dir), &d).ok_or_else(|| {
                     format!("the `cargo build --target-dir` at line {line} cannot be resolved")
                 })?),
                 None => target_dir_from_env(state, &dir, line)?,
@@ -1586,13 +1543,13 @@ fn scan_cargo(
                 // A tool from crates.io: it stays in the build stage.
                 return Ok(());
             };
-            if resolve(Some(&dir), &path).as_deref() != Some(dir.as_str()) {
+            if absolute(Some(&dir), &path).as_deref() != Some(dir.as_str()) {
                 return Err(format!(
                     "`cargo install --path {path}` at line {line}: dockopt follows `--path .` only"
                 ));
             }
             let root = match value(&["--root"])? {
-                Some(r) => resolve(Some(&dir), &r),
+                Some(r) => absolute(Some(&dir), &r),
                 None => ["CARGO_INSTALL_ROOT", "CARGO_HOME"]
                     .iter()
                     .find(|v| state.is_set(v))
@@ -1621,7 +1578,7 @@ fn target_dir_from_env(state: &StageState, dir: &str, line: usize) -> Plan<Optio
         if state.is_set(var) {
             return state
                 .var(var)
-                .and_then(|v| resolve(Some(dir), v))
+                .and_then(|v| absolute(Some(dir), v))
                 .map(Some)
                 .ok_or_else(|| {
                     format!("{var} is not a literal path where `cargo build` runs (line {line})")
@@ -1738,7 +1695,7 @@ fn resolve_program(
     candidates: &[String],
 ) -> Result<String, String> {
     if program.contains('/') {
-        let abs = resolve(a.final_wd.as_deref().or(Some("/")), program)
+        let abs = absolute(a.final_wd.as_deref().or(Some("/")), program)
             .ok_or_else(|| format!("`{program}` cannot be resolved"))?;
         return candidates
             .iter()
@@ -1838,7 +1795,7 @@ fn artifacts(a: &Analysis<'_>, runtime: &[(Instruction<'_>, bool)]) -> Plan<Vec<
                     "the jar `{jar}` is a glob or variable; dockopt needs its literal path"
                 ));
             }
-            let path = resolve(a.final_wd.as_deref().or(Some("/")), jar)
+            let path = absolute(a.final_wd.as_deref().or(Some("/")), jar)
                 .ok_or_else(|| format!("the jar `{jar}` cannot be resolved"))?;
             Ok(vec![path])
         }
@@ -1856,7 +1813,7 @@ fn artifacts(a: &Analysis<'_>, runtime: &[(Instruction<'_>, bool)]) -> Plan<Vec<
                 }
                 _ => return Err("the CMD/ENTRYPOINT does not run `dotnet X.dll`".into()),
             };
-            let path = resolve(a.final_wd.as_deref().or(Some("/")), dll)
+            let path = absolute(a.final_wd.as_deref().or(Some("/")), dll)
                 .ok_or_else(|| format!("`{dll}` cannot be resolved"))?;
             a.scan
                 .dotnet_outs
@@ -2318,7 +2275,7 @@ fn check_path_arguments(
         if !(value.starts_with('/') || value.starts_with("./") || value.starts_with("../")) {
             continue;
         }
-        let Some(path) = resolve(a.final_wd.as_deref().or(Some("/")), value) else {
+        let Some(path) = absolute(a.final_wd.as_deref().or(Some("/")), value) else {
             continue;
         };
         let fine = artifacts.iter().any(|art| under(art, &path))

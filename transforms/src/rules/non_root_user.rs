@@ -4,7 +4,9 @@ use dockopt_fix::{ConfigKey, DeclaredEffect, Diagnostic, Edit, Fix};
 use dockopt_syntax::{Instruction, InstructionKind, Stage};
 
 use crate::image::{self, Family, ImageFacts, NewUser};
+use crate::paths::{absolute, indent_of, under};
 use crate::rules::keyword_like;
+use crate::stage_state::stage_chain;
 use crate::stage_state::{StageState, stage_states};
 use crate::{CheckContext, FixAvailability, Knowledge, Rule, RuleMeta, declare_rule};
 
@@ -144,72 +146,9 @@ impl Account {
     }
 }
 
-/// The stage and the stages it is built FROM, nearest first.
-fn stage_chain<'s, 'a>(stages: &'s [Stage<'a>], index: usize) -> Vec<&'s Stage<'a>> {
-    let mut chain = vec![&stages[index]];
-    let mut current = index;
-    while let Some(base) = stages[current].base() {
-        let parent = stages[..current]
-            .iter()
-            .rposition(|s| s.name().is_some_and(|n| n.eq_ignore_ascii_case(base)))
-            .or_else(|| base.parse::<usize>().ok().filter(|&i| i < current));
-        match parent {
-            Some(p) => {
-                chain.push(&stages[p]);
-                current = p;
-            }
-            None => break,
-        }
-    }
-    chain
-}
-
 fn is_windows(reference: &str) -> bool {
     let lower = reference.to_ascii_lowercase();
     lower.contains("windows") || lower.contains("nanoserver") || lower.contains("servercore")
-}
-
-/// `path` resolved against `workdir` with `.` and `..` folded; `None` when it uses a
-/// variable or is relative to an unknown folder.
-fn absolute(workdir: Option<&str>, path: &str) -> Option<String> {
-    if path.contains('$') {
-        return None;
-    }
-    let joined = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("{}/{path}", workdir?)
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for part in joined.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(format!("/{}", parts.join("/")))
-}
-
-/// Whether `inner` is `outer` or under it (both normalised).
-fn under(outer: &str, inner: &str) -> bool {
-    inner == outer
-        || inner
-            .strip_prefix(outer)
-            .is_some_and(|rest| rest.starts_with('/'))
-}
-
-/// The leading blanks of the line `at` is on.
-fn indent_of(text: &str, at: usize) -> &str {
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let line = &text[start..at];
-    if line.chars().all(|c| c == ' ' || c == '\t') {
-        line
-    } else {
-        ""
-    }
 }
 
 fn base_name(program: &str) -> &str {

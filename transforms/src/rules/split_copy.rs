@@ -6,6 +6,7 @@ use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, TextRange};
 
 use crate::manifest::{Reads, reads, recognize_install, written_present};
 use crate::package::recognize;
+use crate::paths::{absolute, indent_of};
 use crate::rules::and_list;
 use crate::{
     BuildContext, CheckContext, EntryKind, FixAvailability, Knowledge, OptionKind, OptionMeta,
@@ -142,29 +143,6 @@ impl BroadCopy<'_> {
     }
 }
 
-/// `path` resolved against `workdir` and normalised, `None` when unknown.
-fn absolute(workdir: Option<&str>, path: &str) -> Option<String> {
-    if path.contains('$') {
-        return None;
-    }
-    let joined = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("{}/{path}", workdir?)
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for part in joined.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(format!("/{}", parts.join("/")))
-}
-
 fn broad_copy<'a>(instruction: Instruction<'a>, workdir: Option<&str>) -> Option<BroadCopy<'a>> {
     if instruction.kind() != InstructionKind::Copy
         || instruction.is_exec_form()
@@ -262,17 +240,6 @@ fn rest_between<'a>(a: Instruction<'a>, b: Instruction<'a>) -> Option<Vec<Instru
     (a.index() + 1..b.index())
         .map(|i| file.instruction(i))
         .collect::<Option<Vec<_>>>()
-}
-
-/// The leading blanks of the line `at` is on.
-fn indent_of(text: &str, at: usize) -> &str {
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let line = &text[start..at];
-    if line.chars().all(|c| c == ' ' || c == '\t') {
-        line
-    } else {
-        ""
-    }
 }
 
 fn line_of(file: &Dockerfile, offset: usize) -> usize {
