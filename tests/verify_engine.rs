@@ -137,7 +137,11 @@ fn verify_proves_safe_and_unsafe_fixes_of_a_naive_dockerfile() {
         "{safe}"
     );
 
-    let unsafe_fixes = check(&dir, &["--unsafe-fixes"], &["cache-mounts", "exec-form"]);
+    let unsafe_fixes = check(
+        &dir,
+        &["--unsafe-fixes"],
+        &["cache-mounts", "exec-form", "non-root-user"],
+    );
     // exec-form changes Cmd, as it declares.
     assert_eq!(
         unsafe_fixes["expected_differences"]["by_rule"]["exec-form"], 1,

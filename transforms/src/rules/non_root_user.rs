@@ -90,10 +90,10 @@ declare_rule! {
     /// that folder). Volumes written by an earlier root image keep their owner.
     ///
     /// The declared effect is the `User` config and the files under the WORKDIR (their
-    /// owner); for a created user also /etc/passwd, /etc/group, /etc/shadow, /etc/gshadow
-    /// and /home/app (made from /etc/skel). `useradd --system` writes nothing else (not
-    /// lastlog, faillog or /etc/subuid), and warns, harmlessly, that uid 10001 is above
-    /// SYS_UID_MAX.
+    /// owner); for a created user also /etc/passwd, /etc/group, /etc/shadow, /etc/gshadow,
+    /// their `-` backups (/etc/passwd- ..., which shadow's tools rewrite), and /home/app
+    /// (made from /etc/skel). `useradd --system` writes nothing else (not lastlog, faillog or
+    /// /etc/subuid), and warns, harmlessly, that uid 10001 is above SYS_UID_MAX.
     ///
     /// ## References
     /// hadolint DL3002 (last USER should not be root). Dockerfile reference: `USER`;
@@ -559,8 +559,10 @@ fn plan(ctx: &CheckContext<'_>, finding: &Finding<'_>) -> Result<Fix, String> {
     let title = match &account {
         Account::Image(user, _) => format!("Run as `{user}` (the image's own non-root user)"),
         Account::Created(_) => {
+            // The account files, and the `NAME-` backups shadow's tools leave beside them.
             for path in ["/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow"] {
                 paths.push(path.to_string());
+                paths.push(format!("{path}-"));
             }
             paths.push(format!("{}/**", NEW_USER.home));
             format!(
@@ -650,9 +652,13 @@ mod tests {
             [
                 "/srv/app/**",
                 "/etc/passwd",
+                "/etc/passwd-",
                 "/etc/group",
+                "/etc/group-",
                 "/etc/shadow",
+                "/etc/shadow-",
                 "/etc/gshadow",
+                "/etc/gshadow-",
                 "/home/app/**"
             ]
         );
