@@ -65,10 +65,18 @@ impl RuleMeta {
             .map(str::trim)
             .collect::<Vec<_>>()
             .join(" ");
-        match joined.find(". ") {
-            Some(i) => joined[..=i].to_string(),
-            None => joined,
+        // The first sentence: up to the first ". " outside `code` (`COPY . .` is not an end).
+        let mut in_code = false;
+        for (i, c) in joined.char_indices() {
+            match c {
+                '`' => in_code = !in_code,
+                '.' if !in_code && joined[i + 1..].starts_with(' ') => {
+                    return joined[..=i].to_string();
+                }
+                _ => {}
+            }
         }
+        joined
     }
 }
 
@@ -166,7 +174,7 @@ mod tests {
                 assert!(doc.contains(section), "{}: no `{section}`", meta.name);
             }
             assert!(
-                meta.summary().ends_with('.'),
+                meta.summary().ends_with('.') && meta.summary().matches('`').count() % 2 == 0,
                 "{}: summary {:?}",
                 meta.name,
                 meta.summary()
