@@ -5,8 +5,8 @@ Run from the repository root with an engine up:
     eval "$(tests/engine/up)" && python3 examples/table.py
 Each example is verified with Safe fixes, with --unsafe-fixes, and (the split-copy examples)
 with --unsafe-fixes --ignore multi-stage; builds take minutes.
-`--from DIR` reads the reports the verify_examples suite saved (NAME.MODE.json,
-NAME.unsafe.json) instead of building again.
+`--from DIR` reads the reports the verify_examples suite saved (NAME.MODE.json, MODE one
+of safe, unsafe, unsafe-single-stage) instead of building again.
 """
 
 import json

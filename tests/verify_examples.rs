@@ -38,7 +38,6 @@ fn mode_name(extra: &[&str]) -> &'static str {
 }
 
 fn verify(example: &Path, extra: &[&str]) -> serde_json::Value {
-    let unsafe_fixes = !extra.is_empty();
     let mut args = vec!["verify", "--json"];
     args.extend_from_slice(extra);
     let out = Command::new(env!("CARGO_BIN_EXE_dockopt"))
@@ -67,7 +66,7 @@ fn verify(example: &Path, extra: &[&str]) -> serde_json::Value {
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{} (unsafe fixes: {unsafe_fixes}): verify failed:\n{report:#}",
+        "{} ({mode}): verify failed:\n{report:#}",
         example.display()
     );
     report
