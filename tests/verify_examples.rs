@@ -23,23 +23,11 @@ fn examples() -> Vec<PathBuf> {
     out
 }
 
-/// The modes the table shows: Safe fixes, all fixes, and all fixes but multi-stage (what
-/// the single-stage passes — split-copy above all — do to rebuild times on their own).
-const SAFE: &[&str] = &[];
-const UNSAFE: &[&str] = &["--unsafe-fixes"];
-const SINGLE_STAGE: &[&str] = &["--unsafe-fixes", "--ignore", "multi-stage"];
-
-fn mode_name(extra: &[&str]) -> &'static str {
-    match extra {
-        [] => "safe",
-        ["--unsafe-fixes"] => "unsafe",
-        _ => "unsafe-single-stage",
-    }
-}
-
-fn verify(example: &Path, extra: &[&str]) -> serde_json::Value {
+fn verify(example: &Path, unsafe_fixes: bool) -> serde_json::Value {
     let mut args = vec!["verify", "--json"];
-    args.extend_from_slice(extra);
+    if unsafe_fixes {
+        args.push("--unsafe-fixes");
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_dockopt"))
         .args(&args)
         .arg(example)
@@ -56,7 +44,7 @@ fn verify(example: &Path, extra: &[&str]) -> serde_json::Value {
     // Keep every report: `python3 examples/table.py --from DIR` turns them into the table.
     let reports = Path::new(env!("CARGO_TARGET_TMPDIR")).join("verify-reports");
     std::fs::create_dir_all(&reports).unwrap();
-    let mode = mode_name(extra);
+    let mode = if unsafe_fixes { "unsafe" } else { "safe" };
     let name = example.file_name().unwrap().to_string_lossy();
     std::fs::write(
         reports.join(format!("{name}.{mode}.json")),
@@ -66,7 +54,7 @@ fn verify(example: &Path, extra: &[&str]) -> serde_json::Value {
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{} ({mode}): verify failed:\n{report:#}",
+        "{} (unsafe fixes: {unsafe_fixes}): verify failed:\n{report:#}",
         example.display()
     );
     report
@@ -97,9 +85,9 @@ fn check(example: &Path, report: &serde_json::Value) {
 #[ignore = "needs a Docker engine (tests/engine/up)"]
 fn every_example_verifies_with_safe_and_unsafe_fixes() {
     for example in examples() {
-        let safe = verify(&example, SAFE);
+        let safe = verify(&example, false);
         check(&example, &safe);
-        let all = verify(&example, UNSAFE);
+        let all = verify(&example, true);
         check(&example, &all);
         let applied = |rule: &str| {
             all["applied_fixes"]
@@ -116,25 +104,14 @@ fn every_example_verifies_with_safe_and_unsafe_fixes() {
             "{}: the unsafe fixes added layers",
             example.display()
         );
-        // The examples whose install reads manifests get them copied first, with and without
-        // multi-stage. (How much faster a rebuild after a source edit is, is a figure of the
-        // table, not a timed assertion.)
+        // The examples whose install reads manifests get them copied first. (How much faster
+        // a rebuild after a source edit is, is a figure of the table, not a timed assertion.)
         let name = example.file_name().unwrap().to_string_lossy();
         if ["python-web", "node-web", "node-api", "go-api"].contains(&name.as_ref()) {
             assert!(
                 applied("split-copy") >= 1,
                 "{name}: split-copy did not apply: {:#}",
                 all["applied_fixes"]
-            );
-            let single = verify(&example, SINGLE_STAGE);
-            check(&example, &single);
-            assert!(
-                single["applied_fixes"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|f| f["rule"] == "split-copy"),
-                "{name}: split-copy did not apply without multi-stage"
             );
         }
         // Toolchain images become a build stage and a smaller runtime stage that runs as a
