@@ -282,10 +282,12 @@ impl Docker {
         if super::interrupted() {
             return Err("interrupted".into());
         }
+        // A listing error kills docker export; report that error, not the kill.
+        let listing = result.map_err(|e| format!("reading docker export: {e}"))?;
         if !status.success() {
             return Err(format!("docker export failed: {}", tail(stderr.trim(), 10)));
         }
-        result.map_err(|e| format!("reading docker export: {e}"))
+        Ok(listing)
     }
 
     /// `docker rm -f -v ID...` (with the anonymous volumes of VOLUME lines), errors ignored.
