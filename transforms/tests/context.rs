@@ -1,38 +1,12 @@
 //! The build context view on real folders and a real git repository: which ignore file
 //! applies, the files Docker would send, and commit counts.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use dockopt_transforms::{BuildContext, EntryKind};
 
-/// A fresh folder under the system temp folder, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "dockopt-ctx-{name}-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn write(&self, path: &str, bytes: &[u8]) {
-        let full = self.0.join(path);
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(full, bytes).unwrap();
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::{TempDir, git};
 
 fn paths(ctx: &BuildContext) -> Vec<String> {
     ctx.files()
@@ -170,25 +144,6 @@ fn no_ignore_file_and_no_root() {
     // An ignore file that is not UTF-8 counts as none.
     dir.write(".dockerignore", &[0xff, 0xfe, b'\n']);
     assert!(BuildContext::new(&dir.0).ignore_file().is_none());
-}
-
-fn git(dir: &Path, args: &[&str]) -> bool {
-    Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 #[test]

@@ -2,39 +2,13 @@
 //! and Cargo.lock), and the whole rule set converging on the examples' Dockerfiles.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use dockopt_fix::{Diagnostic, FixOptions, assert_idempotent, fix_loop};
 use dockopt_transforms::{BuildContext, Selection, all_rules, check_file_in};
 
-/// A temp folder removed on drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "dockopt-multi-{name}-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn file(&self, path: &str, text: &str) -> &Self {
-        let full = self.0.join(path);
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(full, text).unwrap();
-        self
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir as Dir;
 
 fn check(dir: &Path, text: &str) -> Vec<Diagnostic> {
     let context = BuildContext::new(dir);

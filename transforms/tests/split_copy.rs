@@ -2,47 +2,13 @@
 //! copied first, when the rule only reports (and why), layering by git history, and the
 //! whole rule set converging on the result.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use dockopt_fix::{Diagnostic, FixOptions, assert_idempotent, fix_loop};
 use dockopt_transforms::{BuildContext, Selection, all_rules, check_file_in};
 
-/// A temp folder removed on drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "dockopt-split-{name}-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn file(&self, path: &str, text: &str) -> &Self {
-        let full = self.0.join(path);
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(full, text).unwrap();
-        self
-    }
-
-    fn big(&self, path: &str, bytes: usize) -> &Self {
-        let full = self.0.join(path);
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(full, vec![b'a'; bytes]).unwrap();
-        self
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::{TempDir as Dir, git};
 
 fn check(rule: &str, dir: &Path, text: &str) -> Vec<Diagnostic> {
     let context = BuildContext::new(dir);
@@ -274,24 +240,6 @@ fn the_install_must_run_where_the_source_lands() {
     );
 }
 
-fn git(dir: &Path, args: &[&str]) -> bool {
-    Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn rarely_changed_assets_get_an_earlier_layer() {
     let dir = Dir::new("assets");
@@ -365,4 +313,44 @@ fn all_rules_together_converge_on_a_naive_node_dockerfile() {
         manifests < install && install < source && source < build,
         "{out}"
     );
+}
+
+#[test]
+fn dockerignore_stays_quiet_when_covered_and_keeps_what_the_build_needs() {
+    let dir = Dir::new("ignore-covered");
+    node_app(&dir);
+    let text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\n";
+    // Everything the Node ecosystem wants ignored is there: no diagnostic.
+    dir.file(
+        ".dockerignore",
+        ".git\n.env\n**/node_modules\nnpm-debug.log*\ncoverage\n",
+    );
+    assert!(check("dockerignore", &dir.0, text).is_empty());
+
+    // A RUN that calls git keeps .git out of the proposal.
+    dir.file(
+        ".dockerignore",
+        ".env\n**/node_modules\nnpm-debug.log*\ncoverage\n",
+    );
+    let with_git = text.replace("RUN npm ci", "RUN npm ci && git rev-parse HEAD > /rev");
+    assert!(check("dockerignore", &dir.0, &with_git).is_empty());
+    let d = check("dockerignore", &dir.0, text);
+    assert_eq!(d.len(), 1);
+    assert!(
+        d[0].message.contains("does not exclude .git,"),
+        "{}",
+        d[0].message
+    );
+
+    // An exception the user wrote wins: coverage is re-included on purpose.
+    dir.file(
+        ".dockerignore",
+        ".git\n.env\n**/node_modules\nnpm-debug.log*\n!coverage\n",
+    );
+    assert!(check("dockerignore", &dir.0, text).is_empty());
+
+    // Only Dockerfiles that copy the whole context are concerned.
+    std::fs::remove_file(dir.0.join(".dockerignore")).unwrap();
+    let named = "FROM node:22\nWORKDIR /app\nCOPY package.json server.js ./\nRUN npm ci\n";
+    assert!(check("dockerignore", &dir.0, named).is_empty());
 }

@@ -122,22 +122,25 @@ fn named_sources(ctx: &CheckContext<'_>) -> Vec<String> {
 /// Whether the Dockerfile's build reads `.git`: a RUN that calls git, or a Python build
 /// that takes its version from git tags.
 fn needs_git(ctx: &CheckContext<'_>, context: &BuildContext, ecosystems: &[&Ecosystem]) -> bool {
+    // A RUN that calls git (or one dockopt cannot parse that mentions it).
     let runs_git = ctx.file.instructions().any(|i| {
         i.kind() == InstructionKind::Run
+            && i.text().contains("git")
             && dockopt_shell::parse_instruction(i).is_none_or(|s| {
                 s.is_opaque() || s.commands().iter().any(|c| c.program() == Some("git"))
             })
-            && i.text().contains("git")
     });
+    let markers: Vec<&String> = ecosystems
+        .iter()
+        .flat_map(|e| &e.keep_git_markers)
+        .collect();
     runs_git
-        || ecosystems.iter().any(|e| {
-            !e.keep_git_markers.is_empty()
-                && ["pyproject.toml", "setup.py", "setup.cfg"].iter().any(|f| {
-                    context
-                        .read_text(f)
-                        .is_some_and(|t| e.keep_git_markers.iter().any(|m| t.contains(m.as_str())))
-                })
-        })
+        || (!markers.is_empty()
+            && ["pyproject.toml", "setup.py", "setup.cfg"].iter().any(|f| {
+                context
+                    .read_text(f)
+                    .is_some_and(|t| markers.iter().any(|m| t.contains(m.as_str())))
+            }))
 }
 
 fn detected<'k>(ctx: &CheckContext<'k>, files: &ContextFiles) -> Vec<&'k Ecosystem> {
@@ -190,7 +193,7 @@ impl Rule for Dockerignore {
         let existing = context.ignore_file();
         let existing_text = existing.map(|f| f.text.as_str()).unwrap_or_default();
         let sources = named_sources(ctx);
-        let keep_git = needs_git(ctx, context, &ecosystems);
+
         let mut wanted: Vec<&str> = Vec::new();
         let candidates = manifests
             .common_ignore
@@ -201,7 +204,7 @@ impl Rule for Dockerignore {
             let entry = entry.as_str();
             if wanted.contains(&entry)
                 || manifests.common_ignore.never.iter().any(|n| n == entry)
-                || (entry == ".git" && keep_git)
+                || (entry == ".git" && needs_git(ctx, context, &ecosystems))
             {
                 continue;
             }

@@ -115,6 +115,16 @@ struct BroadCopy<'a> {
 }
 
 impl BroadCopy<'_> {
+    /// The COPY's first line, for messages.
+    fn first_line(&self) -> &str {
+        self.instruction
+            .text()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+    }
+
     /// The destination for something at context path `path` (`./pkg/`, `/app/pkg/`).
     fn dest_for(&self, folder: &str) -> String {
         let base = if matches!(self.dest, "." | "./") {
@@ -129,10 +139,11 @@ impl BroadCopy<'_> {
         }
     }
 
-    /// `COPY [flags] SOURCES DEST` in the file's keyword case.
+    /// `COPY [flags] SOURCES DEST` in the file's keyword case, with the broad COPY's flags
+    /// except `--exclude` (its patterns are about the whole context, not these sources).
     fn copy_line(&self, sources: &[String], dest: &str) -> String {
         let mut line = self.instruction.keyword().to_string();
-        for flag in &self.flags {
+        for flag in self.flags.iter().filter(|f| !f.starts_with("--exclude")) {
             let _ = write!(line, " {flag}");
         }
         for source in sources {
@@ -353,12 +364,7 @@ fn report(copy: &BroadCopy<'_>, install: Instruction<'_>, what: &str, why: &str)
         format!(
             "`{}` copies the whole source before {what} (line {}), so any source change reruns it; \
              dockopt does not split it because {why}",
-            copy.instruction
-                .text()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim(),
+            copy.first_line(),
             line_of(file, install.range().start),
         ),
     )
@@ -388,11 +394,16 @@ fn diagnose(
             .collect::<Vec<_>>()
             .join(" ")
     );
+    // What each install reads, once (it reads manifests from the context).
+    let install_reads: Vec<(&Command, Reads)> = installs
+        .iter()
+        .filter_map(|c| {
+            let install = recognize_install(knowledge, c)?;
+            Some((*c, reads(context, &install, &copy.dest_abs)))
+        })
+        .collect();
     // Installs of packages by name read no manifest: nothing to split.
-    if installs.iter().all(|c| {
-        recognize_install(knowledge, c)
-            .is_some_and(|i| reads(context, &i, &copy.dest_abs) == Reads::NoManifest)
-    }) {
+    if install_reads.iter().all(|(_, r)| *r == Reads::NoManifest) {
         return None;
     }
     let what = what.as_str();
@@ -487,7 +498,14 @@ fn diagnose(
                 ),
             ));
         }
-        match reads(context, &install, &copy.dest_abs) {
+        let read = install_reads
+            .iter()
+            .find(|(c, _)| std::ptr::eq(*c, *command))
+            .map_or_else(
+                || reads(context, &install, &copy.dest_abs),
+                |(_, r)| r.clone(),
+            );
+        match read {
             Reads::Paths(p) => {
                 any_manifest = true;
                 for path in p {
@@ -599,12 +617,7 @@ fn diagnose(
         format!(
             "`{}` copies the whole source before {what} (line {}): any source change reruns the \
              install; copy {} first",
-            copy.instruction
-                .text()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim(),
+            copy.first_line(),
             line_of(file, run.range().start),
             and_list(&shown),
         ),
@@ -698,12 +711,7 @@ impl SplitCopy {
         let message = format!(
             "`{}` also copies {}, which rarely change{}: copied in earlier layers, a code change \
              rebuilds and pushes only the rest",
-            copy.instruction
-                .text()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim(),
+            copy.first_line(),
             and_list(&figures),
             if rare.len() == 1 { "s" } else { "" },
         );
@@ -723,12 +731,6 @@ impl SplitCopy {
         let text = ctx.file.text();
         let nl = ctx.file.line_ending();
         let indent = indent_of(text, copy.instruction.range().start);
-        let base_flags: Vec<&str> = copy
-            .flags
-            .iter()
-            .copied()
-            .filter(|f| !f.starts_with("--exclude"))
-            .collect();
         let mut layers = String::new();
         for (entry, kind, _, _) in &rare {
             let dest = if *kind == EntryKind::Folder {
@@ -736,12 +738,11 @@ impl SplitCopy {
             } else {
                 copy.dest_for("")
             };
-            let mut line = copy.instruction.keyword().to_string();
-            for flag in &base_flags {
-                let _ = write!(line, " {flag}");
-            }
-            let _ = write!(line, " {entry} {dest}{nl}{indent}");
-            layers.push_str(&line);
+            let _ = write!(
+                layers,
+                "{}{nl}{indent}",
+                copy.copy_line(std::slice::from_ref(entry), &dest)
+            );
         }
         let mut excludes = String::new();
         for (entry, _, _, _) in &rare {
