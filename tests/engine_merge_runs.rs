@@ -28,9 +28,15 @@ fn require_engine() {
     );
 }
 
-/// `dockopt fix --select merge-runs` of `text`, through the real binary.
+/// `dockopt fix --select merge-runs` of `text` with `only-related = false` (every pair it
+/// can merge), through the real binary.
 fn merged(dir: &Path, text: &str) -> String {
     std::fs::write(dir.join("Dockerfile"), text).unwrap();
+    std::fs::write(
+        dir.join("dockopt.toml"),
+        "[rules.merge-runs]\nonly-related = false\n",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_dockopt"))
         .args([
             "fix",
@@ -78,6 +84,12 @@ RUN set -e; exit 0
 RUN echo after-exit > /work/l.txt
 RUN for i in 1 2; do echo $i; done > /work/m.txt
 RUN echo \"i=${i:-unset}\" > /work/n.txt
+RUN echo one > /work/o.txt # a trailing comment
+RUN echo two > /work/p.txt
+RUN command cd /tmp; builtin cd /; pwd > /work/q.txt
+RUN pwd > /work/r.txt
+RUN echo three > /work/s.txt
+RUN set -eux; echo four > /work/t.txt # note
 ";
 
 #[test]
@@ -117,7 +129,11 @@ fn merged_runs_build_the_same_files_and_fail_the_same_way() {
     };
     let original = dump("dockopt-test/merge-original");
     assert!(
-        original.contains("== d.txt\nunset\n") && original.contains("== k.txt\nclean\n"),
+        original.contains("== d.txt\nunset\n")
+            && original.contains("== k.txt\nclean\n")
+            && original.contains("== p.txt\ntwo\n")
+            && original.contains("== r.txt\n/work\n")
+            && original.contains("== t.txt\nfour\n"),
         "{original}"
     );
     assert_eq!(
@@ -133,6 +149,16 @@ fn merged_runs_build_the_same_files_and_fail_the_same_way() {
     assert!(
         build(&dir, &after, "dockopt-test/fail-merged").is_err(),
         "merged build succeeded:\n{after}"
+    );
+
+    // Official-image style: `set -e` stops the build at a failed checksum. On the left of
+    // `&&` it would not, so merge-runs leaves the pair apart and the build still fails.
+    let errexit = "FROM debian:bookworm-slim\nRUN set -eux; false; echo on > /on\nRUN touch /next\n";
+    let after = merged(&dir, errexit);
+    assert!(build(&dir, errexit, "dockopt-test/errexit-original").is_err());
+    assert!(
+        build(&dir, &after, "dockopt-test/errexit-fixed").is_err(),
+        "the fixed build succeeded:\n{after}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

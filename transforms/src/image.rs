@@ -200,9 +200,18 @@ pub struct ImageFacts {
 fn is_windows(image: &ImageRef) -> bool {
     let windows = |s: &str| {
         let s = s.to_ascii_lowercase();
-        s.contains("windows") || s.contains("nanoserver") || s.contains("ltsc")
+        ["windows", "nanoserver", "servercore", "ltsc"]
+            .iter()
+            .any(|w| s.contains(w))
     };
     windows(&image.name) || image.tag.as_deref().is_some_and(windows)
+}
+
+/// Whether `reference` names a Windows image (`mcr.microsoft.com/windows/servercore`,
+/// `python:3.12-windowsservercore`, `...-nanoserver-ltsc2022`), whose RUNs go through cmd
+/// or PowerShell rather than a POSIX shell. A reference with variables is not known to be.
+pub fn is_windows_reference(reference: &str) -> bool {
+    parse_reference(reference).is_some_and(|image| is_windows(&image))
 }
 
 /// The facts of the first `[[images]]` entry that matches `reference`; `None` for an image

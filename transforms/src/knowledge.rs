@@ -55,6 +55,8 @@ pub struct PackageManager {
     #[serde(default)]
     pub modules: Vec<String>,
     pub downloads: Vec<String>,
+    #[serde(default)]
+    pub index_updates: Vec<String>,
     pub caches: Vec<CacheDir>,
     #[serde(default)]
     pub redundant_flags: Vec<String>,
@@ -73,6 +75,11 @@ impl PackageManager {
             Some(prefix) => program.starts_with(prefix),
             None => p == program,
         })
+    }
+
+    /// Whether `action` (the subcommand) only refreshes the package index.
+    pub fn updates_index(&self, action: Option<&str>) -> bool {
+        action.is_some_and(|a| self.index_updates.iter().any(|u| u == a))
     }
 
     /// Whether `action` (the subcommand) downloads packages.

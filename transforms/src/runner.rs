@@ -204,8 +204,7 @@ mod tests {
     fn inline_suppression_covers_the_next_instruction_only() {
         let text = "FROM a:1\n# dockopt: ignore=add-to-copy\nADD x.py /\nADD y.py /\n";
         assert_eq!(rules_fired(text), ["add-to-copy"]);
-        let text =
-            "FROM a:1\n# dockopt: ignore\nrun x\n\n# dockopt: ignore=keyword-casing\n\nrun y\n";
+        let text = "FROM a:1\n# dockopt: ignore\nrun apt-get update\n\n# dockopt: ignore=keyword-casing\n\nrun rm -rf /tmp/x\n";
         assert_eq!(
             rules_fired(text),
             ["keyword-casing", "merge-runs"],

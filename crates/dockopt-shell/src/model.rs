@@ -397,6 +397,33 @@ impl Command {
             .map(|n| n.rsplit_once('/').map_or(n, |(_, base)| base))
     }
 
+    /// The program the command runs, seen through the `command` and `builtin` builtins:
+    /// `command cd /etc` and `builtin cd /home` run `cd`, which changes the shell's state
+    /// just as a bare `cd` does. The base name, as [`Command::program`] gives it. `None`
+    /// when a name is not literal, and for `command -v`/`-V`, which only look a name up.
+    pub fn invoked_program(&self) -> Option<&str> {
+        let mut words = self.words();
+        let mut word = words.next()?;
+        loop {
+            let name = word.value()?;
+            let base = name.rsplit_once('/').map_or(name, |(_, base)| base);
+            if base != "command" && base != "builtin" {
+                return Some(base);
+            }
+            word = words.next()?;
+            // `command [-p] [--] name`, `builtin [--] name`.
+            while let Some(option) = word.value().filter(|v| v.starts_with('-') && v.len() > 1) {
+                if option != "--" && base == "command" && option.contains(['v', 'V']) {
+                    return None;
+                }
+                word = words.next()?;
+                if option == "--" {
+                    break;
+                }
+            }
+        }
+    }
+
     /// The name (if any) followed by the arguments.
     pub fn words(&self) -> impl Iterator<Item = &Word> {
         self.name.iter().chain(&self.args)

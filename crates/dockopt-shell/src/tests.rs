@@ -647,6 +647,25 @@ fn program_base_name() {
 }
 
 #[test]
+fn invoked_program_sees_through_command_and_builtin() {
+    for (text, expected) in [
+        ("cd /etc", Some("cd")),
+        ("command cd /etc", Some("cd")),
+        ("builtin cd /home", Some("cd")),
+        ("command -p -- export A=1", Some("export")),
+        ("builtin command builtin umask 077", Some("umask")),
+        ("/usr/bin/apt-get update", Some("apt-get")),
+        ("command -v curl", None),
+        ("command -pV cd", None),
+        ("command", None),
+        ("$CMD cd", None),
+    ] {
+        let s = parsed(text);
+        assert_eq!(s.commands()[0].invoked_program(), expected, "{text}");
+    }
+}
+
+#[test]
 fn shell_heredoc_in_run() {
     // `RUN cat <<EOF > /x` with the body passed as further pieces and a synthetic newline.
     let file = "RUN cat <<EOF > /x && echo $(date)\nhello $(whoami)\nEOF\n";

@@ -146,11 +146,6 @@ impl Account {
     }
 }
 
-fn is_windows(reference: &str) -> bool {
-    let lower = reference.to_ascii_lowercase();
-    lower.contains("windows") || lower.contains("nanoserver") || lower.contains("servercore")
-}
-
 fn base_name(program: &str) -> &str {
     program.rsplit('/').next().unwrap_or(program)
 }
@@ -317,7 +312,7 @@ impl Rule for NonRootUser {
         let Some(base) = chain.last().and_then(|s| s.base()) else {
             return Vec::new();
         };
-        if is_windows(base) {
+        if crate::image::is_windows_reference(base) {
             return Vec::new();
         }
         let Some(first_cmd) = stage
