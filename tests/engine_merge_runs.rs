@@ -153,7 +153,8 @@ fn merged_runs_build_the_same_files_and_fail_the_same_way() {
 
     // Official-image style: `set -e` stops the build at a failed checksum. On the left of
     // `&&` it would not, so merge-runs leaves the pair apart and the build still fails.
-    let errexit = "FROM debian:bookworm-slim\nRUN set -eux; false; echo on > /on\nRUN touch /next\n";
+    let errexit =
+        "FROM debian:bookworm-slim\nRUN set -eux; false; echo on > /on\nRUN touch /next\n";
     let after = merged(&dir, errexit);
     assert!(build(&dir, errexit, "dockopt-test/errexit-original").is_err());
     assert!(

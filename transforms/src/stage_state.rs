@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use dockopt_syntax::{Dockerfile, InstructionKind, Stage};
 
+use crate::image::is_windows_reference;
+
 /// The state an instruction runs in (set by the instructions before it in its stage).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StageState {
@@ -19,6 +21,9 @@ pub struct StageState {
     pub env: BTreeMap<String, Option<String>>,
     /// The SHELL instruction's command line, if the stage set one.
     pub shell: Option<Vec<String>>,
+    /// The stage's base image, followed through `FROM <stage>`, is a Windows image: RUN
+    /// goes through cmd or PowerShell unless a SHELL says otherwise.
+    pub windows: bool,
 }
 
 impl StageState {
@@ -50,13 +55,15 @@ impl StageState {
         }
     }
 
-    /// Whether RUN goes through a POSIX shell (no SHELL, or sh/bash/dash/ash/zsh).
+    /// Whether RUN goes through a POSIX shell: no SHELL on a Linux image, or a SHELL of
+    /// sh/bash/dash/ash/zsh/ksh.
     pub fn posix_shell(&self) -> bool {
-        self.shell.as_ref().is_none_or(|argv| {
-            argv.first().is_some_and(|program| {
-                let name = program.rsplit(['/', '\\']).next().unwrap_or(program);
-                matches!(name, "sh" | "bash" | "dash" | "ash" | "zsh" | "ksh")
-            })
+        let Some(argv) = &self.shell else {
+            return !self.windows;
+        };
+        argv.first().is_some_and(|program| {
+            let name = program.rsplit(['/', '\\']).next().unwrap_or(program);
+            matches!(name, "sh" | "bash" | "dash" | "ash" | "zsh" | "ksh")
         })
     }
 }
@@ -68,6 +75,7 @@ struct Inherited {
     user: Option<String>,
     env: BTreeMap<String, Option<String>>,
     shell: Option<Vec<String>>,
+    windows: bool,
 }
 
 /// The state before each instruction, by instruction index.
@@ -99,15 +107,20 @@ pub fn stage_states(file: &Dockerfile) -> Vec<StageState> {
                     .position(|n| n.as_deref() == Some(lower.as_str()))
                     .or_else(|| b.parse::<usize>().ok().filter(|&i| i < index))
             });
-            passed_on = parent
-                .and_then(|p| finished.get(p).cloned())
-                .unwrap_or_default();
+            passed_on = match parent {
+                Some(p) => finished.get(p).cloned().unwrap_or_default(),
+                None => Inherited {
+                    windows: base.as_deref().is_some_and(is_windows_reference),
+                    ..Inherited::default()
+                },
+            };
             current = StageState {
                 stage,
                 base,
                 user: passed_on.user.clone(),
                 env: passed_on.env.clone(),
                 shell: passed_on.shell.clone(),
+                windows: passed_on.windows,
             };
         }
         states.push(current.clone());
@@ -211,5 +224,25 @@ mod tests {
         }
         let fresh = &states[10];
         assert!(fresh.env.is_empty() && fresh.user.is_none() && fresh.posix_shell());
+    }
+
+    #[test]
+    fn windows_images_run_no_posix_shell_unless_a_shell_says_so() {
+        let text = "FROM mcr.microsoft.com/windows/servercore:ltsc2022 AS win
+RUN a
+FROM win
+RUN b
+SHELL [\"bash\", \"-c\"]
+RUN c
+FROM debian
+RUN d
+";
+        let file = dockopt_syntax::parse(text);
+        let states = stage_states(&file);
+        let posix: Vec<bool> = [1, 3, 5, 7]
+            .iter()
+            .map(|&i| states[i].posix_shell())
+            .collect();
+        assert_eq!(posix, [false, false, true, true]);
     }
 }

@@ -22,7 +22,8 @@ declare_rule! {
     /// RUN that fetched them.
     ///
     /// Not reported when the RUN removes the lists after its last apt command (`rm -rf
-    /// /var/lib/apt/lists/*`, `rm -rf /var/lib/apt/lists`, `apt-get distclean`), when a
+    /// /var/lib/apt/lists/*`, `rm -rf /var/lib/apt/lists`, `apt-get distclean`) or the RUN
+    /// right after it does (`merge-runs` joins that cleanup to this RUN), when a
     /// `--mount` of the RUN covers /var/lib/apt/lists (a BuildKit cache mount keeps them out
     /// of the layer and is better still), or when the project builds with BuildKit
     /// (`[target] buildkit = true`): then `cache-mounts` adds a cache mount for
@@ -139,6 +140,22 @@ fn updates(knowledge: &Knowledge, command: &Command) -> bool {
 fn removes_lists(command: &Command) -> bool {
     removes(command, LISTS, None)
         || (is_apt(command) && matches!(apt_subcommand(command), Some("distclean" | "dist-clean")))
+}
+
+/// Whether the instruction right after `run` is a cleanup RUN (only `rm` and `apt-get
+/// clean`) that deletes the lists: merge-runs joins such a cleanup to this RUN, and a
+/// second removal here would only repeat it.
+fn next_run_removes_lists(file: &Dockerfile, run: Instruction<'_>) -> bool {
+    file.instruction(run.index() + 1)
+        .filter(|next| next.kind() == InstructionKind::Run)
+        .and_then(dockopt_shell::parse_instruction)
+        .is_some_and(|script| {
+            let commands = script.commands();
+            commands.iter().any(|c| removes_lists(c))
+                && commands.iter().all(|c| {
+                    c.program() == Some("rm") || is_apt(c) && apt_subcommand(c) == Some("clean")
+                })
+        })
 }
 
 /// What a later RUN does with the lists.
@@ -258,7 +275,9 @@ impl Rule for AptListsCleanup {
                 .iter()
                 .rposition(|c| reads_lists(c) || updates(ctx.knowledge, c))
                 .unwrap_or(update_at);
-            if commands[last_reader..].iter().any(|c| removes_lists(c)) {
+            if commands[last_reader..].iter().any(|c| removes_lists(c))
+                || next_run_removes_lists(ctx.file, run.instruction)
+            {
                 continue;
             }
             let program = update.program().unwrap_or("apt-get");
@@ -375,6 +394,9 @@ mod tests {
         // Removing packages needs no lists, whatever options come first.
         let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN apt-get -o Dpkg::Options::=--force-all remove -y curl\n";
         assert!(check(&AptListsCleanup, text)[0].fix.is_some());
+        // A cleanup RUN right after is merge-runs' to join, not a second removal.
+        let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN apt-get clean && rm -rf /var/lib/apt/lists/*\n";
+        assert!(check(&AptListsCleanup, text).is_empty());
         // A later RUN with its own mount on the lists does not read the layer's.
         let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN --mount=type=cache,target=/var/lib/apt apt-get install -y git\n";
         assert!(check(&AptListsCleanup, text)[0].fix.is_some());

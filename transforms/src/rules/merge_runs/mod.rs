@@ -7,9 +7,8 @@ use dockopt_fix::{DeclaredEffect, Diagnostic, Edit, Fix};
 use dockopt_shell::Script;
 use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, ItemKind, TextRange, TokenKind};
 
-use crate::image::is_windows_reference;
 use crate::package::recognize;
-use crate::stage_state::{StageState, stage_chain, stage_states};
+use crate::stage_state::{StageState, stage_states};
 use crate::{
     CheckContext, FixAvailability, Knowledge, OptionKind, OptionMeta, Rule, RuleMeta, declare_rule,
 };
@@ -199,21 +198,6 @@ fn comments_between(
         .collect()
 }
 
-/// Whether the stage's base image, followed through `FROM <stage>`, is a Windows image.
-fn on_windows(file: &Dockerfile, state: &StageState) -> bool {
-    let Some(index) = state.stage else {
-        return false;
-    };
-    let stages = file.stages();
-    if index >= stages.len() {
-        return false;
-    }
-    stage_chain(&stages, index)
-        .last()
-        .and_then(|s| s.base())
-        .is_some_and(is_windows_reference)
-}
-
 /// Whether the stage's SHELL turns errexit on (`["/bin/bash", "-eo", "pipefail", "-c"]`).
 fn shell_sets_errexit(state: &StageState) -> bool {
     state
@@ -240,11 +224,11 @@ fn merge_edits(pair: &Pair<'_, '_>, state: &StageState) -> Result<Vec<Edit>, &'s
         a,
         b,
     } = pair;
+    if state.windows && state.shell.is_none() {
+        return Err("the stage runs on a Windows image, where RUN goes through cmd or PowerShell");
+    }
     if !state.posix_shell() {
         return Err("the stage's SHELL is not a POSIX shell");
-    }
-    if on_windows(file, state) {
-        return Err("the stage runs on a Windows image, where RUN goes through cmd or PowerShell");
     }
     if flag_set(*first) != flag_set(*second) {
         return Err("their flags differ");
