@@ -37,6 +37,8 @@ def secs(s):
 
 
 def row(name, mode, r):
+    if not r.get("changed", True):
+        return f"| {name} | {mode} | no fix applies | | | | | 0 | |"
     o, f = r["original"], r["fixed"]
     change = (f["size_bytes"] - o["size_bytes"]) / o["size_bytes"] * 100 if o.get("size_bytes") else 0
     fixes = sorted({a["rule"] for a in r.get("applied_fixes", [])})
