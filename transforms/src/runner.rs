@@ -58,6 +58,16 @@ impl Selection {
         self
     }
 
+    /// Adds a rule that need not be in the registry: a rule of an embedder, or a test rule
+    /// (e.g. a deliberately broken one, to show what the fix loop does with its fixes).
+    #[must_use]
+    pub fn with_rule(mut self, rule: &'static dyn Rule) -> Self {
+        if !self.contains(rule.meta().name) {
+            self.rules.push(rule);
+        }
+        self
+    }
+
     /// Removes rules (by name) from the selection.
     #[must_use]
     pub fn without(mut self, names: &[&str]) -> Self {

@@ -298,6 +298,7 @@ mod tests {
             isolation: Isolation::Shared,
             effect: crate::DeclaredEffect::none(),
             files: Vec::new(),
+            removes: Vec::new(),
         };
         assert_eq!(apply_fixes(text, [&f]).text, "RUN (b)\n");
     }

@@ -171,6 +171,14 @@ pub struct Fix {
     /// Dockerfile converged ([`crate::FixOutcome::file_changes`]), and its caller writes
     /// them.
     pub files: Vec<FileChange>,
+    /// Ranges of the original text whose shell commands or words the fix removes on
+    /// purpose (a cleanup a cache mount makes useless, a `--no-cache-dir` that only empties
+    /// the mount). The fix loop checks after each round that every command of the RUNs a
+    /// round rewrote still runs, in order, with all its words; a command or word inside one
+    /// of these ranges may go missing instead. Anything else a fix drops makes the loop
+    /// refuse ([`crate::Refusal::ChangesMeaning`]), so a removal a rule means must be
+    /// declared here.
+    pub removes: Vec<TextRange>,
 }
 
 impl Fix {
@@ -189,7 +197,23 @@ impl Fix {
             isolation: Isolation::Shared,
             effect,
             files: Vec::new(),
+            removes: Vec::new(),
         }
+    }
+
+    /// Declares that the fix removes the shell commands or words inside `range` (of the
+    /// original text) on purpose; see [`Fix::removes`].
+    #[must_use]
+    pub fn with_removal(mut self, range: TextRange) -> Self {
+        self.removes.push(range);
+        self
+    }
+
+    /// [`Fix::with_removal`] for each range.
+    #[must_use]
+    pub fn with_removals(mut self, ranges: impl IntoIterator<Item = TextRange>) -> Self {
+        self.removes.extend(ranges);
+        self
     }
 
     /// Adds a change to a file other than the Dockerfile. Such a fix must have no edits

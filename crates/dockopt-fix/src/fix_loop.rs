@@ -1,8 +1,10 @@
 //! The fix loop: parse, check, apply what can go together, re-parse, until nothing applies.
 //!
 //! The loop refuses (returns the original text untouched, naming the rules involved) when
-//! a round produces a syntax error the input did not have, when it does not converge within
-//! [`FixOptions::max_rounds`], or when it comes back to a text it produced before.
+//! a round produces a syntax error the input did not have, when a round changes what a RUN
+//! runs (see [`crate::guard`]: "still parses" proves nothing about shell text), when it does
+//! not converge within [`FixOptions::max_rounds`], or when it comes back to a text it
+//! produced before.
 //!
 //! # File changes
 //!
@@ -26,10 +28,10 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use dockopt_syntax::{Dockerfile, Severity, SyntaxError};
+use dockopt_syntax::{Dockerfile, Severity, SyntaxError, TextRange};
 
 use crate::apply::apply_fixes;
-use crate::{Applicability, DeclaredEffect, Diagnostic, FileChange, Fix};
+use crate::{Applicability, DeclaredEffect, Diagnostic, FileChange, Fix, guard};
 
 /// The default for [`FixOptions::max_rounds`].
 pub const DEFAULT_MAX_ROUNDS: usize = 100;
@@ -114,6 +116,24 @@ pub enum Refusal {
         line: usize,
         column: usize,
     },
+    /// A round would change what a RUN runs: a command of the RUNs it rewrote is gone,
+    /// reordered or inside a comment (and no fix declared its removal, [`Fix::removes`]),
+    /// or a rewritten RUN no longer parses as shell. That is a bug in the rules named: their
+    /// fixes claim to keep what the image runs. `message` says what would change, to follow
+    /// "would" (e.g. ``change what RUN at 3:1 does: `touch /two` (line 3) no longer runs
+    /// (it would sit inside a comment)``; positions there are those of the text the round
+    /// started from, the file itself in round 1, unless they say "of the fixed text").
+    /// `line` and `column` (1-based) locate the RUN concerned in that text: the one that
+    /// held the lost command, or the first the round rewrote; for a RUN the round added,
+    /// its place in the text the round produced. `rules` are the rules whose fix alone
+    /// changes a RUN this way, or, when no single fix does, every rule applied in that
+    /// round.
+    ChangesMeaning {
+        rules: Vec<&'static str>,
+        message: String,
+        line: usize,
+        column: usize,
+    },
     /// Fixes still applied after [`FixOptions::max_rounds`] rounds; `rules` fired in the
     /// last rounds.
     NotConverged { rules: Vec<&'static str> },
@@ -122,32 +142,49 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// True when the refusal shows a bug in a rule's fix (a syntax error or a changed RUN),
+    /// rather than fixes that do not settle.
+    pub fn is_rule_bug(&self) -> bool {
+        matches!(
+            self,
+            Self::NewSyntaxError { .. } | Self::ChangesMeaning { .. }
+        )
+    }
+
     /// The rules involved, sorted, without duplicates.
     pub fn rules(&self) -> &[&'static str] {
         match self {
             Self::NewSyntaxError { rules, .. }
+            | Self::ChangesMeaning { rules, .. }
             | Self::NotConverged { rules }
             | Self::Oscillates { rules } => rules,
         }
     }
 }
 
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rules = self.rules().join(", ");
+impl Refusal {
+    /// What the fixes do, to follow their subject: "would introduce a syntax error at
+    /// 3:1: ...", "would change what RUN at 2:1 does: ...", "do not converge", "undo each
+    /// other". [`Refusal`]'s `Display` is "fixes by RULES " and this; front ends that name
+    /// the rules their own way ("internal error in rule merge-runs: its fixes ...") use it.
+    pub fn reason(&self) -> String {
         match self {
             Self::NewSyntaxError {
                 message,
                 line,
                 column,
                 ..
-            } => write!(
-                f,
-                "fixes by {rules} would introduce a syntax error at {line}:{column}: {message}"
-            ),
-            Self::NotConverged { .. } => write!(f, "fixes by {rules} do not converge"),
-            Self::Oscillates { .. } => write!(f, "fixes by {rules} undo each other"),
+            } => format!("would introduce a syntax error at {line}:{column}: {message}"),
+            Self::ChangesMeaning { message, .. } => format!("would {message}"),
+            Self::NotConverged { .. } => "do not converge".to_string(),
+            Self::Oscillates { .. } => "undo each other".to_string(),
         }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "fixes by {} {}", self.rules().join(", "), self.reason())
     }
 }
 
@@ -245,18 +282,18 @@ fn collect_file_changes(
 
 /// Error messages of severity [`Severity::Error`], counted. Ranges move as fixes apply, so
 /// errors are compared by message.
-fn error_counts(doc: &Dockerfile) -> HashMap<&str, usize> {
+fn error_counts(doc: &Dockerfile) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for e in doc.errors() {
         if e.severity == Severity::Error {
-            *counts.entry(e.message.as_str()).or_insert(0) += 1;
+            *counts.entry(e.message.clone()).or_insert(0) += 1;
         }
     }
     counts
 }
 
 /// The first error of `doc` that `before` does not account for.
-fn new_error<'d>(before: &HashMap<&str, usize>, doc: &'d Dockerfile) -> Option<&'d SyntaxError> {
+fn new_error<'d>(before: &HashMap<String, usize>, doc: &'d Dockerfile) -> Option<&'d SyntaxError> {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     doc.errors()
         .iter()
@@ -291,6 +328,8 @@ pub fn fix_loop(
 
     let mut current = text.to_owned();
     let mut diagnostics = check(&input_doc);
+    // The parse of `current`, which the guard compares each round's result with.
+    let mut current_doc = input_doc;
     // Diagnostics of the input, kept once round 1 replaces them, for a refusal.
     let mut input_diagnostics: Option<Vec<Diagnostic>> = None;
     let mut applied: Vec<AppliedFix> = Vec::new();
@@ -372,6 +411,30 @@ pub fn fix_loop(
             };
             return refuse(refusal, round, diagnostics, input_diagnostics);
         }
+        let removes: Vec<TextRange> = result
+            .applied
+            .iter()
+            .flat_map(|&i| candidates[i].1.removes.iter().copied())
+            .collect();
+        if let Some(violation) = guard::check(&current_doc, &doc, &removes) {
+            // Name the fixes that change a RUN on their own, if any does.
+            let culprits = sorted_rules(result.applied.iter().filter_map(|&i| {
+                let (rule, fix) = candidates[i];
+                let alone = dockopt_syntax::parse(&fix.apply_to(&current)?);
+                guard::check(&current_doc, &alone, &fix.removes).map(|_| rule)
+            }));
+            let refusal = Refusal::ChangesMeaning {
+                rules: if culprits.is_empty() {
+                    rules_now
+                } else {
+                    culprits
+                },
+                message: violation.message,
+                line: violation.line,
+                column: violation.column,
+            };
+            return refuse(refusal, round, diagnostics, input_diagnostics);
+        }
         if let Some(&first) = seen.get(&result.text) {
             // Rounds first+1 ..= round lead from that text back to it.
             let rules = sorted_rules(
@@ -403,6 +466,7 @@ pub fn fix_loop(
         round_rules.push(rules_now);
         current = result.text;
         let next = check(&doc);
+        current_doc = doc;
         let previous = std::mem::replace(&mut diagnostics, next);
         if round == 1 {
             input_diagnostics = Some(previous);

@@ -11,13 +11,16 @@
 //!
 //! - [`apply_fixes`] splices the fixes that can go together into a text in one pass.
 //! - [`fix_loop`] parses, checks and applies until nothing applies, and refuses (keeping
-//!   the input) when the fixes break the syntax, do not converge, or undo each other.
+//!   the input) when the fixes break the syntax, change what a RUN runs (a command lost,
+//!   reordered or commented out; see [`Fix::removes`] for removals a fix means), do not
+//!   converge, or undo each other.
 //! - [`unified_diff`], [`patch`] and [`patch_files`] write diffs that `git apply` accepts.
 
 mod apply;
 mod diagnostic;
 mod diff;
 mod fix_loop;
+mod guard;
 
 pub use apply::{Applied, SkipReason, Skipped, apply_fixes};
 pub use diagnostic::{

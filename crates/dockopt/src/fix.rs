@@ -6,7 +6,9 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use dockopt_fix::{AppliedFileChange, FixOptions, FixOutcome, PatchFile, fix_loop, patch_files};
+use dockopt_fix::{
+    AppliedFileChange, FixOptions, FixOutcome, PatchFile, Refusal, fix_loop, patch_files,
+};
 use dockopt_syntax::parse;
 use dockopt_transforms::check_file_in;
 
@@ -129,7 +131,41 @@ pub(crate) fn fix_text(text: &str, settings: &Settings, path: &Path) -> FixOutco
     })
 }
 
+/// The error for a file the fix loop refused, after `error: `: what went wrong, then
+/// `consequence` (what this run does with the file: "nothing written for this file").
+///
+/// A refusal that shows a bug in a rule's fix (a syntax error, or a RUN whose commands it
+/// would lose, reorder or comment out; [`Refusal::is_rule_bug`]) is an internal error that
+/// names the rules, so the report reaches the right code; fixes that do not settle are a
+/// plainer "not fixed". Both ask to be reported: the rules promised better.
+pub(crate) fn refusal_message(path: &Path, refusal: &Refusal, consequence: &str) -> String {
+    let path = path.display();
+    if refusal.is_rule_bug() {
+        let rules = refusal.rules();
+        let (plural, whose) = if rules.len() == 1 {
+            ("", "its")
+        } else {
+            ("s", "their")
+        };
+        format!(
+            "{path}: internal error in rule{plural} {}: {whose} fixes {}; {consequence} (please report this)",
+            rules.join(", "),
+            refusal.reason()
+        )
+    } else {
+        format!("{path}: not fixed: {refusal}; {consequence} (please report this)")
+    }
+}
+
+/// How one file's text is fixed: [`fix_text`], except in tests that need a refusal no real
+/// rule produces.
+type Fixer<'a> = &'a (dyn Fn(&str, &Settings, &Path) -> FixOutcome + Sync);
+
 pub fn run(args: &FixArgs) -> Outcome {
+    run_with(args, &fix_text)
+}
+
+fn run_with(args: &FixArgs, fixer: Fixer<'_>) -> Outcome {
     let overrides = match args.selection.overrides(args.unsafe_fixes) {
         Ok(o) => o,
         Err(e) => {
@@ -140,7 +176,7 @@ pub fn run(args: &FixArgs) -> Outcome {
     let finder = ConfigFinder::default();
     if let Some(name) = &args.stdin_filename {
         return match settings_for(name, &finder, &overrides) {
-            Ok(settings) => fix_stdin(name, &settings),
+            Ok(settings) => fix_stdin(name, &settings, fixer),
             Err(e) => {
                 eprintln!("error: {e}");
                 Outcome::Error
@@ -157,7 +193,7 @@ pub fn run(args: &FixArgs) -> Outcome {
         let settings = settings_for(path, &finder, &overrides)?;
         read_dockerfile(path).map(|original| FileResult {
             path: path.clone(),
-            outcome: fix_text(&original, &settings, path),
+            outcome: fixer(&original, &settings, path),
             original,
         })
     });
@@ -170,13 +206,19 @@ pub fn run(args: &FixArgs) -> Outcome {
     }
     let mut failed = !errors.is_empty();
     crate::input::report_errors(&errors);
-    for r in fixed.iter().filter(|r| r.outcome.is_refused()) {
-        failed = true;
+    // A refused file is left as it was; the others are still fixed (one bad file never
+    // stops the run), and the run exits 2.
+    let consequence = if args.dry_run {
+        "left out of the diff"
+    } else if args.patch.is_some() {
+        "left out of the patch"
+    } else {
+        "nothing written for this file"
+    };
+    for r in &fixed {
         if let Some(refusal) = &r.outcome.refused {
-            eprintln!(
-                "error: {}: not fixed: {refusal} (please report this)",
-                r.path.display()
-            );
+            failed = true;
+            eprintln!("error: {}", refusal_message(&r.path, refusal, consequence));
         }
     }
     // Refused outcomes have neither text changes nor file changes.
@@ -368,7 +410,7 @@ fn write_new_file(path: &Path, content: &str) -> Result<(), String> {
     })
 }
 
-fn fix_stdin(name: &Path, settings: &Settings) -> Outcome {
+fn fix_stdin(name: &Path, settings: &Settings, fixer: Fixer<'_>) -> Outcome {
     let mut bytes = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
         eprintln!("error: stdin: {e}");
@@ -378,9 +420,12 @@ fn fix_stdin(name: &Path, settings: &Settings) -> Outcome {
         eprintln!("error: {}: stdin is not valid UTF-8", name.display());
         return Outcome::Error;
     };
-    let outcome = fix_text(&text, settings, name);
+    let outcome = fixer(&text, settings, name);
     if let Some(refusal) = &outcome.refused {
-        eprintln!("error: {}: not fixed: {refusal}", name.display());
+        eprintln!(
+            "error: {}",
+            refusal_message(name, refusal, "the input is printed unchanged")
+        );
         print_stdout(&text);
         return Outcome::Error;
     }
@@ -408,9 +453,112 @@ fn fix_stdin(name: &Path, settings: &Settings) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use dockopt_fix::{Applicability, AppliedFileChange, DeclaredEffect, FileChange, FixOutcome};
+    use std::path::Path;
 
-    use super::{FileResult, plan_file_changes};
+    use clap::Parser as _;
+    use dockopt_fix::{
+        Applicability, AppliedFileChange, DeclaredEffect, FileChange, FixOutcome, Refusal,
+    };
+
+    use super::{FileResult, FixArgs, fix_text, plan_file_changes, refusal_message, run_with};
+    use crate::Outcome;
+    use crate::config::Settings;
+
+    fn changes_meaning(rules: Vec<&'static str>) -> Refusal {
+        Refusal::ChangesMeaning {
+            rules,
+            message: "change what RUN at 3:1 does: `touch /two` (line 3) no longer runs (it would sit inside a comment)".into(),
+            line: 3,
+            column: 1,
+        }
+    }
+
+    #[test]
+    fn a_rule_bug_is_an_internal_error_naming_the_rule() {
+        let path = Path::new("app/Dockerfile");
+        assert_eq!(
+            refusal_message(
+                path,
+                &changes_meaning(vec!["merge-runs"]),
+                "nothing written for this file"
+            ),
+            "app/Dockerfile: internal error in rule merge-runs: its fixes would change what RUN at 3:1 does: `touch /two` (line 3) no longer runs (it would sit inside a comment); nothing written for this file (please report this)"
+        );
+        assert_eq!(
+            refusal_message(
+                path,
+                &changes_meaning(vec!["apt-get-yes", "merge-runs"]),
+                "left out of the diff"
+            ),
+            "app/Dockerfile: internal error in rules apt-get-yes, merge-runs: their fixes would change what RUN at 3:1 does: `touch /two` (line 3) no longer runs (it would sit inside a comment); left out of the diff (please report this)"
+        );
+        let syntax = Refusal::NewSyntaxError {
+            rules: vec!["exec-form"],
+            message: "unterminated heredoc".into(),
+            line: 4,
+            column: 2,
+        };
+        assert_eq!(
+            refusal_message(path, &syntax, "nothing written for this file"),
+            "app/Dockerfile: internal error in rule exec-form: its fixes would introduce a syntax error at 4:2: unterminated heredoc; nothing written for this file (please report this)"
+        );
+        let loops = Refusal::Oscillates {
+            rules: vec!["a", "b"],
+        };
+        assert_eq!(
+            refusal_message(path, &loops, "nothing written for this file"),
+            "app/Dockerfile: not fixed: fixes by a, b undo each other; nothing written for this file (please report this)"
+        );
+    }
+
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        fix: FixArgs,
+    }
+
+    /// No real rule trips the guard today (that is the point of fixing the rules), so the
+    /// refused file comes from a fixer that refuses what a broken rule would.
+    fn refusing_fixer(text: &str, settings: &Settings, path: &Path) -> FixOutcome {
+        if !text.contains("# broken rule here") {
+            return fix_text(text, settings, path);
+        }
+        FixOutcome {
+            text: text.to_string(),
+            applied: Vec::new(),
+            rounds: 1,
+            remaining: Vec::new(),
+            file_changes: Vec::new(),
+            refused: Some(changes_meaning(vec!["merge-runs"])),
+        }
+    }
+
+    #[test]
+    fn a_refused_file_is_left_as_it_was_the_others_are_fixed_and_the_run_exits_2() {
+        let dir = std::env::temp_dir().join(format!("dockopt-refused-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("a")).unwrap();
+        std::fs::create_dir_all(dir.join("b")).unwrap();
+        let refused = "FROM alpine:3.20\n# broken rule here\nrun echo one\n";
+        let fine = "FROM alpine:3.20\nrun echo two\n";
+        std::fs::write(dir.join("a/Dockerfile"), refused).unwrap();
+        std::fs::write(dir.join("b/Dockerfile"), fine).unwrap();
+        let cli = Cli::parse_from([
+            "fix".as_ref(),
+            dir.as_os_str(),
+            "--allow-dirty".as_ref(),
+            "--quiet".as_ref(),
+        ]);
+        assert_eq!(run_with(&cli.fix, &refusing_fixer), Outcome::Error);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("a/Dockerfile")).unwrap(),
+            refused
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("b/Dockerfile")).unwrap(),
+            "FROM alpine:3.20\nRUN echo two\n"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     fn result(dockerfile: &str, changes: &[(&std::path::Path, &str)]) -> FileResult {
         FileResult {

@@ -839,6 +839,9 @@ fn plan(
         paths: removed_paths,
         ..
     } = removal(ctx.file, run, &managers, &|folder, _| is_mounted(folder));
+    // The removed flags and cleanups are meant to go: the fix loop's guard must not take
+    // them for lost commands.
+    let removes: Vec<TextRange> = removal_edits.iter().map(|e| e.range).collect();
     edits.extend(removal_edits);
     let items = &run.script.root().items;
     let home = run.state.home();
@@ -989,7 +992,8 @@ fn plan(
             summary,
             ..DeclaredEffect::default()
         },
-    ))
+    )
+    .with_removals(removes))
 }
 
 /// What removing the flags and cleanups a cache mount makes redundant takes.
@@ -1128,6 +1132,8 @@ fn useless_cleanups(ctx: &CheckContext<'_>, run: &Run<'_, '_>) -> Option<Diagnos
     if edits.is_empty() {
         return None;
     }
+    // Removing them is the point: declared for the fix loop's guard.
+    let removes: Vec<TextRange> = edits.iter().map(|e| e.range).collect();
     let mounts = if cache_targets.len() == 1 {
         "the cache mount"
     } else {
@@ -1153,7 +1159,8 @@ fn useless_cleanups(ctx: &CheckContext<'_>, run: &Run<'_, '_>) -> Option<Diagnos
                 summary: "the removed flags and cleanup commands only touched files inside cache mounts, which never reach the image".to_string(),
                 ..DeclaredEffect::default()
             },
-        )),
+        )
+        .with_removals(removes)),
     )
 }
 

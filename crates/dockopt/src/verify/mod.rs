@@ -219,9 +219,10 @@ fn plan(args: &VerifyArgs) -> Result<Plan, String> {
     let original = read_dockerfile(&dockerfile).map_err(|e| e.to_string())?;
     let outcome = crate::fix::fix_text(&original, &settings, &dockerfile);
     if let Some(refusal) = &outcome.refused {
-        return Err(format!(
-            "{}: not fixed: {refusal} (please report this); nothing to verify",
-            dockerfile.display()
+        return Err(crate::fix::refusal_message(
+            &dockerfile,
+            refusal,
+            "nothing to verify",
         ));
     }
     let ignore_text = ignore_change(&dockerfile, &context, &outcome)?;
