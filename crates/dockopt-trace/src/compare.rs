@@ -427,12 +427,40 @@ impl Change {
 pub struct Report {
     pub counts: BTreeMap<Change, usize>,
     pub examples: BTreeMap<Change, String>,
+    /// Changes to calls, counted by the program called (`rm`, `apt-get`): what the
+    /// Unsafe fixes drop, add or rewrite, at a glance.
+    pub by_program: BTreeMap<(Change, String), usize>,
 }
 
 impl Report {
     fn add(&mut self, change: Change, example: impl FnOnce() -> String) {
         *self.counts.entry(change).or_insert(0) += 1;
         self.examples.entry(change).or_insert_with(example);
+    }
+
+    /// [`Report::add`] for a change to a call of `argv`.
+    fn add_call(&mut self, change: Change, argv: &[String], example: impl FnOnce() -> String) {
+        self.add(change, example);
+        let program = argv
+            .first()
+            .map_or("", |p| p.rsplit('/').next().unwrap_or(p));
+        *self
+            .by_program
+            .entry((change, program.to_string()))
+            .or_insert(0) += 1;
+    }
+
+    /// The programs most often concerned by `change`, most first, at most `n`.
+    pub fn top_programs(&self, change: Change, n: usize) -> Vec<(&str, usize)> {
+        let mut programs: Vec<(&str, usize)> = self
+            .by_program
+            .iter()
+            .filter(|((c, _), _)| *c == change)
+            .map(|((_, p), &count)| (p.as_str(), count))
+            .collect();
+        programs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        programs.truncate(n);
+        programs
     }
 
     /// Adds another report's counts (keeping the first examples).
@@ -442,6 +470,9 @@ impl Report {
         }
         for (k, v) in &other.examples {
             self.examples.entry(*k).or_insert_with(|| v.clone());
+        }
+        for (k, v) in &other.by_program {
+            *self.by_program.entry(k.clone()).or_insert(0) += v;
         }
     }
 
@@ -532,26 +563,30 @@ pub fn classify(stages: &[(Option<&StageTrace>, Option<&StageTrace>)]) -> Report
     for (stage, call) in &lost {
         let words = || shell_words(&call.argv);
         if take(&|s, c| s == *stage && c.argv == call.argv).is_some() {
-            report.add(Change::Reordered, || format!("stage {stage}: {}", words()));
+            report.add_call(Change::Reordered, &call.argv, || {
+                format!("stage {stage}: {}", words())
+            });
         } else if let Some(k) = take(&|s, c| s != *stage && c.argv == call.argv) {
             let to = new[k].0;
-            report.add(Change::Moved, || {
+            report.add_call(Change::Moved, &call.argv, || {
                 format!("{} from stage {stage} to stage {to}", words())
             });
         } else if let Some(k) = take(&|s, c| {
             s == *stage && (argv_embeds(&call.argv, &c.argv) || argv_embeds(&c.argv, &call.argv))
         }) {
             let other = shell_words(&new[k].1.argv);
-            report.add(Change::ArgsChanged, || {
+            report.add_call(Change::ArgsChanged, &call.argv, || {
                 format!("stage {stage}: {} -> {other}", words())
             });
         } else {
-            report.add(Change::Dropped, || format!("stage {stage}: {}", words()));
+            report.add_call(Change::Dropped, &call.argv, || {
+                format!("stage {stage}: {}", words())
+            });
         }
     }
     for (k, (stage, call)) in new.iter().enumerate() {
         if !taken[k] {
-            report.add(Change::Added, || {
+            report.add_call(Change::Added, &call.argv, || {
                 format!("stage {stage}: {}", shell_words(&call.argv))
             });
         }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::compare::Report;
+use crate::compare::{Change, Report};
 use crate::oracle::{Judgement, Mode, Verdict};
 
 /// Counts over the verdicts of one mode.
@@ -162,6 +162,23 @@ impl Tally {
             let _ = write!(out, "\n    differences: {}", self.report);
             for (change, example) in &self.report.examples {
                 let _ = write!(out, "\n      e.g. {}: {example}", change.name());
+            }
+            for change in [
+                Change::Dropped,
+                Change::Added,
+                Change::ArgsChanged,
+                Change::Moved,
+            ] {
+                let top = self.report.top_programs(change, 8);
+                if !top.is_empty() {
+                    let list: Vec<String> = top.iter().map(|(p, n)| format!("{p} {n}")).collect();
+                    let _ = write!(
+                        out,
+                        "\n      {} by program: {}",
+                        change.name(),
+                        list.join(", ")
+                    );
+                }
             }
         }
         let _ = write!(
