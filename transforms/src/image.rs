@@ -200,9 +200,16 @@ pub struct ImageFacts {
 fn is_windows(image: &ImageRef) -> bool {
     let windows = |s: &str| {
         let s = s.to_ascii_lowercase();
-        ["windows", "nanoserver", "servercore", "ltsc"]
-            .iter()
-            .any(|w| s.contains(w))
+        // .NET Framework images exist for Windows only.
+        [
+            "windows",
+            "nanoserver",
+            "servercore",
+            "ltsc",
+            "dotnet/framework",
+        ]
+        .iter()
+        .any(|w| s.contains(w))
     };
     windows(&image.name) || image.tag.as_deref().is_some_and(windows)
 }

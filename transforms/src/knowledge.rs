@@ -57,6 +57,8 @@ pub struct PackageManager {
     pub downloads: Vec<String>,
     #[serde(default)]
     pub index_updates: Vec<String>,
+    #[serde(default)]
+    pub system: bool,
     pub caches: Vec<CacheDir>,
     #[serde(default)]
     pub redundant_flags: Vec<String>,

@@ -24,6 +24,8 @@ pub struct StageState {
     /// The stage's base image, followed through `FROM <stage>`, is a Windows image: RUN
     /// goes through cmd or PowerShell unless a SHELL says otherwise.
     pub windows: bool,
+    /// The image at the root of the stage's `FROM <stage>` chain (global ARGs substituted).
+    pub root_image: Option<String>,
 }
 
 impl StageState {
@@ -76,6 +78,7 @@ struct Inherited {
     env: BTreeMap<String, Option<String>>,
     shell: Option<Vec<String>>,
     windows: bool,
+    root_image: Option<String>,
 }
 
 /// The state before each instruction, by instruction index.
@@ -91,14 +94,28 @@ pub fn stage_states(file: &Dockerfile) -> Vec<StageState> {
     let mut passed_on = Inherited::default();
     let mut finished: Vec<Inherited> = Vec::new();
     let mut stage = None::<usize>;
+    // ARGs declared before the first FROM, with their defaults.
+    let mut global_args: BTreeMap<String, Option<String>> = BTreeMap::new();
     for instruction in file.instructions() {
+        if stage.is_none() && instruction.kind() == InstructionKind::Arg {
+            for word in instruction.words() {
+                let (name, value) = match word.value.split_once('=') {
+                    Some((n, v)) => (n, Some(v.trim_matches(['"', '\'']).to_string())),
+                    None => (word.value, None),
+                };
+                global_args.insert(name.to_string(), value);
+            }
+        }
         if instruction.kind() == InstructionKind::From {
             if stage.is_some() {
                 finished.push(std::mem::take(&mut passed_on));
             }
             let index = stage.map_or(0, |s| s + 1);
             stage = Some(index);
-            let base = instruction.from().map(|f| f.image.value.to_string());
+            // `FROM ${VARIANT}` takes the global ARG's default, as BuildKit does.
+            let base = instruction
+                .from()
+                .map(|f| substitute_args(f.image.value, &global_args));
             // `FROM <earlier stage>` (by name or number) starts from that stage's config.
             let parent = base.as_deref().and_then(|b| {
                 let lower = b.to_lowercase();
@@ -111,6 +128,7 @@ pub fn stage_states(file: &Dockerfile) -> Vec<StageState> {
                 Some(p) => finished.get(p).cloned().unwrap_or_default(),
                 None => Inherited {
                     windows: base.as_deref().is_some_and(is_windows_reference),
+                    root_image: base.clone(),
                     ..Inherited::default()
                 },
             };
@@ -121,6 +139,7 @@ pub fn stage_states(file: &Dockerfile) -> Vec<StageState> {
                 env: passed_on.env.clone(),
                 shell: passed_on.shell.clone(),
                 windows: passed_on.windows,
+                root_image: passed_on.root_image.clone(),
             };
         }
         states.push(current.clone());
@@ -153,6 +172,11 @@ pub fn stage_states(file: &Dockerfile) -> Vec<StageState> {
                     current.env.entry(name.to_string()).or_insert(literal);
                 }
             }
+            // A drive-letter WORKDIR (`C:\\app`) only makes sense on Windows.
+            InstructionKind::Workdir if is_drive_path(instruction.args_text()) => {
+                current.windows = true;
+                passed_on.windows = true;
+            }
             InstructionKind::Shell => {
                 current.shell = instruction
                     .json_array()
@@ -163,6 +187,52 @@ pub fn stage_states(file: &Dockerfile) -> Vec<StageState> {
         }
     }
     states
+}
+
+/// `reference` with `$NAME`, `${NAME}` and `${NAME:-default}` replaced by the global ARGs'
+/// defaults; a variable without a value stays as written (the reference is then unknown).
+fn substitute_args(reference: &str, args: &BTreeMap<String, Option<String>>) -> String {
+    let mut out = String::with_capacity(reference.len());
+    let mut rest = reference;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, default, len) = if let Some(inner) = after.strip_prefix('{') {
+            let Some(end) = inner.find('}') else {
+                break;
+            };
+            let body = &inner[..end];
+            let (name, default) = match body.split_once(":-") {
+                Some((n, d)) => (n, Some(d)),
+                None => (body, None),
+            };
+            (name, default, end + 2)
+        } else {
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..len], None, len)
+        };
+        match args.get(name).cloned().flatten().filter(|v| !v.is_empty()) {
+            Some(value) => out.push_str(&value),
+            None => match default {
+                Some(d) => out.push_str(d),
+                None => out.push_str(&rest[at..=at + len]),
+            },
+        }
+        rest = &rest[at + 1 + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether a path starts with a drive letter (`C:\\app`, `c:/tools`).
+fn is_drive_path(path: &str) -> bool {
+    let bytes = path.trim().as_bytes();
+    bytes.len() >= 3
+        && bytes[0].is_ascii_alphabetic()
+        && bytes[1] == b':'
+        && matches!(bytes[2], b'\\' | b'/')
 }
 
 /// The stage at `index` followed by the stages it is built FROM, nearest first.
@@ -224,6 +294,19 @@ mod tests {
         }
         let fresh = &states[10];
         assert!(fresh.env.is_empty() && fresh.user.is_none() && fresh.posix_shell());
+    }
+
+    #[test]
+    fn from_takes_global_arg_defaults() {
+        let text = "ARG VARIANT=base\nARG REG\nFROM debian AS base\nSHELL [\"/bin/bash\", \"-e\", \"-c\"]\nFROM ${VARIANT}\nRUN a\nFROM $REG/x:${TAG:-1}\nRUN b\n";
+        let file = dockopt_syntax::parse(text);
+        let states = stage_states(&file);
+        assert_eq!(states[5].base.as_deref(), Some("base"));
+        assert!(states[5].shell.is_some(), "inherited through the ARG");
+        assert_eq!(states[7].base.as_deref(), Some("$REG/x:1"));
+        let text = "# escape=`\nARG BASE=mcr.microsoft.com/windows/servercore:ltsc2022\nFROM ${BASE}\nRUN a\nFROM example.com/sdk:4.8\nWORKDIR C:\\src\nRUN b\n";
+        let states = stage_states(&dockopt_syntax::parse(text));
+        assert!(states[2].windows && states[5].windows);
     }
 
     #[test]

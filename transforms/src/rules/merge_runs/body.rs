@@ -40,6 +40,32 @@ const STATE_CHANGERS: &[&str] = &[
     "let",
 ];
 
+/// POSIX special builtins that keep prefix assignments in the shell (`FOO=1 :` sets FOO
+/// for the rest of the script in dash) and are not in [`STATE_CHANGERS`] already.
+const SPECIAL_BUILTINS: &[&str] = &[":", "break", "continue", "times"];
+
+/// Builtins that run shell code in the current shell: on the left of `&&` the shell
+/// ignores errexit inside that code too, however simple the command looks.
+const RUNS_SHELL_CODE: &[&str] = &[".", "source", "eval"];
+
+/// Programs that leave a process running after they return (gpg starts gpg-agent and
+/// dirmngr; `service x start` a daemon). BuildKit stops such processes when their RUN ends;
+/// merged, they would go on running beside the next body (and race its `rm -rf
+/// "$GNUPGHOME"`).
+const DAEMON_STARTERS: &[&str] = &[
+    "gpg",
+    "gpg2",
+    "gpg-agent",
+    "dirmngr",
+    "gpgconf",
+    "service",
+    "systemctl",
+    "start-stop-daemon",
+    "nohup",
+    "setsid",
+    "daemonize",
+];
+
 /// How a body must be wrapped to keep its meaning when `&& next` follows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Wrap {
@@ -66,11 +92,13 @@ pub(super) struct Body {
     /// A `set` somewhere in the script may turn errexit on (`set -e`, `set -eux`,
     /// `set -o errexit`, or options that are not literal).
     pub sets_errexit: bool,
-    /// The script is one and-or list of simple commands and pipelines: errexit changes
-    /// nothing in it, wrapped or not (the shell ignores it on the left of `&&`/`||`, and
-    /// the last command's status is the list's).
+    /// The script is one and-or list of simple commands and pipelines that run no shell
+    /// code of their own (`.`, `source`, `eval`): errexit changes nothing in it, wrapped or
+    /// not (the shell ignores it on the left of `&&`/`||`, and the last command's status
+    /// is the list's).
     pub single_list: bool,
-    /// A job runs in the background (`daemon &`): merging would race it with the next body.
+    /// A job runs in the background (`daemon &`) or a program starts a daemon (gpg's
+    /// agent, `service x start`): merging would race it with the next body.
     pub background: bool,
     pub comment: Option<TrailingComment>,
 }
@@ -93,12 +121,19 @@ pub(super) fn analyse(script: &Script, text: &str) -> Body {
         || script.text().contains("((") && assigns_in_arithmetic(script.text());
     let mut sets_errexit = false;
     for command in script.commands() {
-        background |= command.context.background;
+        background |= command.context.background
+            || command
+                .program()
+                .is_some_and(|p| DAEMON_STARTERS.contains(&p));
         sets_errexit |= command.invoked_program() == Some("set") && may_enable_errexit(command);
         if !command.context.runs_in_main_shell() {
             continue;
         }
-        let bare_assignment = command.name.is_none() && !command.assignments.is_empty();
+        let bare_assignment = !command.assignments.is_empty()
+            && (command.name.is_none()
+                || command
+                    .invoked_program()
+                    .is_some_and(|p| SPECIAL_BUILTINS.contains(&p)));
         let changer = match command.invoked_program() {
             Some(program) => {
                 STATE_CHANGERS.contains(&program)
@@ -119,8 +154,11 @@ pub(super) fn analyse(script: &Script, text: &str) -> Body {
     } else {
         Wrap::None
     };
-    let single_list = script.root().and_or_lists().len() == 1
-        && script.root().items.iter().all(|item| simple(&item.node));
+    let single_list = single(script.root())
+        && !script.commands().iter().any(|c| {
+            c.invoked_program()
+                .is_none_or(|p| RUNS_SHELL_CODE.contains(&p))
+        });
     let comment = trailing_comment(script, text);
     Body {
         wrap,
@@ -131,13 +169,18 @@ pub(super) fn analyse(script: &Script, text: &str) -> Body {
     }
 }
 
-/// A simple command, or a pipeline of simple commands.
-fn simple(node: &Node) -> bool {
-    match node {
-        Node::Command(_) => true,
-        Node::Pipeline(p) => p.stages.iter().all(|s| matches!(s, Node::Command(_))),
-        _ => false,
+/// Whether a list is one and-or list of simple commands, pipelines and subshells that
+/// are themselves such lists: nowhere in it would errexit stop the shell early.
+fn single(list: &dockopt_shell::List) -> bool {
+    fn simple(node: &Node) -> bool {
+        match node {
+            Node::Command(_) => true,
+            Node::Pipeline(p) => p.stages.iter().all(simple),
+            Node::Subshell(c) => single(&c.body),
+            _ => false,
+        }
     }
+    list.and_or_lists().len() == 1 && list.items.iter().all(|item| simple(&item.node))
 }
 
 /// Whether a `set` command may turn errexit on: a short-option cluster with `e`
@@ -153,13 +196,18 @@ fn may_enable_errexit(set: &Command) -> bool {
     options_enable_errexit(words)
 }
 
-/// Whether shell options (`set`'s arguments, or a SHELL's flags before `-c`) turn errexit
-/// on; `None` stands for a word that is not literal, which may.
+/// Whether shell options (`set`'s arguments, or a SHELL's flags: `["/bin/bash",
+/// "--noprofile", "--norc", "-eo", "pipefail", "-c"]`) turn errexit on; `None` stands for a
+/// word that is not literal, which may.
 pub(super) fn options_enable_errexit<'w>(mut words: impl Iterator<Item = Option<&'w str>>) -> bool {
     while let Some(word) = words.next() {
         let Some(value) = word else {
             return true;
         };
+        // bash's long options (`--login`, `--norc`) come first and set no errexit.
+        if value.len() > 2 && value.starts_with("--") {
+            continue;
+        }
         // `--`, `-` or a word without a sign: the rest are positional parameters.
         let Some((sign, options)) = value
             .strip_prefix('-')
@@ -172,9 +220,10 @@ pub(super) fn options_enable_errexit<'w>(mut words: impl Iterator<Item = Option<
         if sign == '-' && options.contains('e') {
             return true;
         }
-        if options.contains('o') {
+        // `-o NAME` sets a `set -o` option; bash's `-O NAME` a `shopt` one.
+        for option in options.chars().filter(|&c| c == 'o' || c == 'O') {
             let name = words.next().flatten();
-            if sign == '-' && name.is_none_or(|n| n == "errexit") {
+            if option == 'o' && sign == '-' && name.is_none_or(|n| n == "errexit") {
                 return true;
             }
         }
@@ -283,6 +332,7 @@ mod tests {
             "(( i++ ))",
             "echo $((n = 2))",
             "$CMD /x",
+            "FOO=1 :",
         ] {
             assert_eq!(body(run).wrap, Wrap::Subshell, "{run}");
         }
@@ -311,6 +361,12 @@ mod tests {
             assert!(body(run).sets_errexit, "{run}");
         }
         assert!(body("set +x -e; a").sets_errexit);
+        let shell = |argv: &[&str]| super::options_enable_errexit(argv.iter().map(|a| Some(*a)));
+        assert!(shell(&["--noprofile", "--norc", "-eo", "pipefail", "-c"]));
+        assert!(shell(&["--login", "-e", "-c"]));
+        assert!(shell(&["-O", "extglob", "-e", "-c"]));
+        assert!(!shell(&["-O", "extglob", "-o", "pipefail", "-c"]));
+        assert!(!shell(&["-c"]));
         for run in [
             "set -ux; a",
             "set -- -e; a",
@@ -321,7 +377,13 @@ mod tests {
             assert!(!body(run).sets_errexit, "{run}");
         }
         assert!(body("a && b || c | d").single_list);
-        for run in ["a; b", "a && (b; c)", "if a; then b; fi"] {
+        for run in [
+            "a; b",
+            "a && (b; c)",
+            "if a; then b; fi",
+            "cd /src && . ./build.sh",
+            "set -e && eval \"$STEPS\"",
+        ] {
             assert!(!body(run).single_list, "{run}");
         }
     }

@@ -7,6 +7,7 @@ use dockopt_fix::{DeclaredEffect, Diagnostic, Edit, Fix};
 use dockopt_shell::Script;
 use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, ItemKind, TextRange, TokenKind};
 
+use crate::image::lookup;
 use crate::package::recognize;
 use crate::stage_state::{StageState, stage_states};
 use crate::{
@@ -55,18 +56,32 @@ declare_rule! {
     ///
     /// A body whose shell state would leak into the next one (`cd`, also as `command cd` or
     /// `builtin cd`, `export`, `set`, `source`, `umask`, `exec`, `exit`, variable
-    /// assignments, `${X:=y}`, functions, loops, ...) is wrapped in `( ... )`, and so is a
-    /// body that uses `;` or `||` at its top level, so its exit status is what it was; a
-    /// closing `)` always goes before a trailing comment.
+    /// assignments, `${X:=y}`, `FOO=1 :`, functions, loops, ...) is wrapped in `( ... )`, and
+    /// so is a body that uses `;` or `||` at its top level, so its exit status is what it
+    /// was, and a body that installs packages and runs a program the next body runs too
+    /// (the shell remembers where it found `pip3`; after `pip3 install --upgrade pip` the
+    /// merged script would run the old one). A closing `)` always goes before a trailing
+    /// comment.
     ///
-    /// Never merged (reported without a fix when the two belong together): a first body
-    /// that may run with errexit on (`set -e`, `set -eux`, `set -o errexit`, or a SHELL with
-    /// `-e`) and would need wrapping, because POSIX shells ignore `set -e` inside anything on
-    /// the left of `&&` (`( set -e; false; echo on ) && next` runs on); RUNs with background
-    /// jobs, different flags (mounts, network), exec form, heredocs; stages whose SHELL is
-    /// not a POSIX shell or whose base image is a Windows image (cmd and PowerShell have no
-    /// `( ... )` subshell); scripts dockopt cannot parse. Only layer boundaries change (and
-    /// the image shrinks when a cleanup joins its RUN).
+    /// Never merged (reported without a fix when the two belong together):
+    /// - a first body that may run with errexit on, unless it is one `&&`/`||` list of
+    ///   simple commands that run no shell code of their own (`.`, `source`, `eval`):
+    ///   POSIX shells ignore `set -e` inside anything on the left of `&&`, so
+    ///   `( set -e; false; echo on ) && next` runs on. Errexit may be on when the body
+    ///   sets it (`set -e`, `set -eux`, `set -o errexit`), when the stage's SHELL has `-e`,
+    ///   or when the stage sets no SHELL and its base image is not one dockopt knows
+    ///   (its config may carry such a SHELL);
+    /// - RUNs with background jobs, different flags (mounts, network), exec form, heredocs;
+    /// - a second RUN with a `# dockopt:` or `# hadolint` directive above it (it would
+    ///   apply to nothing inside the merged RUN);
+    /// - stages whose SHELL is not a POSIX shell or whose base image is a Windows image
+    ///   (by name, through a global ARG, or by a drive-letter WORKDIR): cmd and PowerShell
+    ///   have no `( ... )` subshell and no `#` comments;
+    /// - scripts dockopt cannot parse;
+    /// - a first body that starts a daemon, which BuildKit stops when its RUN ends (gpg and
+    ///   its agent, `service`, `nohup`, `setsid`).
+    ///
+    /// Only layer boundaries change (and the image shrinks when a cleanup joins its RUN).
     ///
     /// ## Options
     /// - `only-related` (default true): merge only an index update into the install after
@@ -154,6 +169,52 @@ fn is_cleanup_only(knowledge: &Knowledge, script: &Script) -> bool {
     })
 }
 
+/// Shell builtins, which the shell never looks up on PATH (and so never remembers).
+const BUILTINS: &[&str] = &[
+    "echo", "printf", "test", "[", "true", "false", ":", "cd", "pwd", "export", "set", "unset",
+    "read", "type", "command", "builtin", "eval", "exec", "exit", "return", "shift", "trap",
+    "umask", "wait", "kill", "alias", "hash", "source", ".",
+];
+
+/// Whether merging would let the second body run a program from a stale PATH lookup: the
+/// shell remembers where it found each program, so when the first body runs `pip3`,
+/// installs a newer `pip3` earlier on PATH (`pip3 install --upgrade pip`) and the second
+/// body runs `pip3` again, the merged script runs the old one. Wrapping the first body in
+/// `( ... )` keeps its lookups to itself. Only a first body that installs something can
+/// shadow a program; `rm` and the distribution's package managers are never shadowed.
+fn shares_remembered_program(knowledge: &Knowledge, first: &Script, second: &Script) -> bool {
+    let installs = first.commands().iter().any(|c| {
+        recognize(knowledge, c).is_some_and(|p| p.downloads() && !p.manager.updates_index(p.action))
+    });
+    if !installs {
+        return false;
+    }
+    // Programs found on PATH: not builtins, not named by path, not `rm` or a system
+    // package manager.
+    let looked_up = |c: &&dockopt_shell::Command| -> Option<String> {
+        let n = c.name_value()?;
+        let shadowable = !n.contains('/')
+            && !BUILTINS.contains(&n)
+            && n != "rm"
+            && !knowledge
+                .package_managers
+                .managers
+                .iter()
+                .any(|m| m.system && m.matches_program(n));
+        shadowable.then(|| n.to_string())
+    };
+    let remembered: Vec<String> = first
+        .main_shell_commands()
+        .iter()
+        .filter_map(looked_up)
+        .collect();
+    second
+        .commands()
+        .iter()
+        .filter_map(looked_up)
+        .any(|n| remembered.contains(&n))
+}
+
 /// The flags as a sorted list, so `--a --b` and `--b --a` compare equal.
 fn flag_set(instruction: Instruction<'_>) -> Vec<&str> {
     let mut flags: Vec<&str> = instruction.flags().map(|f| f.text).collect();
@@ -198,12 +259,25 @@ fn comments_between(
         .collect()
 }
 
-/// Whether the stage's SHELL turns errexit on (`["/bin/bash", "-eo", "pipefail", "-c"]`).
-fn shell_sets_errexit(state: &StageState) -> bool {
-    state
-        .shell
-        .as_ref()
-        .is_some_and(|argv| options_enable_errexit(argv.iter().skip(1).map(|a| Some(a.as_str()))))
+/// Whether RUN may start with errexit on: the stage's SHELL says so (`["/bin/bash", "-eo",
+/// "pipefail", "-c"]`), or the stage sets no SHELL and its base image is one dockopt does
+/// not know, whose config may carry such a SHELL.
+fn shell_may_set_errexit(knowledge: &Knowledge, state: &StageState) -> bool {
+    match &state.shell {
+        Some(argv) => options_enable_errexit(argv.iter().skip(1).map(|a| Some(a.as_str()))),
+        None => !state
+            .root_image
+            .as_deref()
+            .is_some_and(|image| image == "scratch" || lookup(knowledge, image).is_some()),
+    }
+}
+
+/// Whether a comment is a directive for a tool (`# dockopt: ignore=...`, `# hadolint
+/// ignore=...`) that applies to the instruction after it: inside a merged RUN it would apply
+/// to nothing, and the fixes it held back would be made.
+fn is_directive(comment: &str) -> bool {
+    let body = comment.trim_start().trim_start_matches('#').trim_start();
+    body.starts_with("dockopt:") || body.starts_with("hadolint")
 }
 
 /// The two RUNs and what the merge needs to know about them.
@@ -216,7 +290,11 @@ struct Pair<'f, 'a> {
 }
 
 /// The edits that merge the pair, or why they must stay apart.
-fn merge_edits(pair: &Pair<'_, '_>, state: &StageState) -> Result<Vec<Edit>, &'static str> {
+fn merge_edits(
+    knowledge: &Knowledge,
+    pair: &Pair<'_, '_>,
+    state: &StageState,
+) -> Result<Vec<Edit>, &'static str> {
     let Pair {
         file,
         first,
@@ -234,12 +312,22 @@ fn merge_edits(pair: &Pair<'_, '_>, state: &StageState) -> Result<Vec<Edit>, &'s
         return Err("their flags differ");
     }
     if a.background || b.background {
-        return Err("a job runs in the background");
+        return Err(
+            "a job runs in the background, or a daemon (gpg's agent, a service) outlives its RUN",
+        );
     }
     if a.comment.as_ref().is_some_and(|c| c.multiline) {
         return Err("the first RUN ends in a comment that runs over a continuation line");
     }
-    let errexit = a.sets_errexit || shell_sets_errexit(state);
+    if comments_between(file, *first, *second)
+        .iter()
+        .any(|c| is_directive(c))
+    {
+        return Err(
+            "a `# dockopt:` or `# hadolint` comment above the second RUN applies to it alone",
+        );
+    }
+    let errexit = a.sets_errexit || shell_may_set_errexit(knowledge, state);
     // The first body always ends up on the left of `&&`.
     if errexit && !a.single_list {
         return Err(
@@ -311,18 +399,22 @@ impl Rule for MergeRuns {
             if only_related && related.is_none() {
                 continue;
             }
+            let mut a = analyse(&script_a, file.text());
+            if shares_remembered_program(ctx.knowledge, &script_a, &script_b) {
+                a.wrap = Wrap::Subshell;
+            }
             let pair = Pair {
                 file,
                 first,
                 second,
-                a: analyse(&script_a, file.text()),
+                a,
                 b: analyse(&script_b, file.text()),
             };
             let message = related.map_or(
                 "consecutive RUNs: merge them into one layer",
                 Relation::message,
             );
-            match merge_edits(&pair, &states[second.index()]) {
+            match merge_edits(ctx.knowledge, &pair, &states[second.index()]) {
                 Ok(edits) => {
                     let fix = Fix::new(
                         "Merge with the RUN above",
@@ -436,8 +528,8 @@ mod tests {
             "FROM alpine:3.19\nRUN echo a && \\\n    ( set -eux; echo b ) # note\n"
         );
         assert_eq!(
-            merged_any("FROM a\nRUN cd /x; make  # build\nRUN make install\n"),
-            "FROM a\nRUN ( cd /x; make ) && \\\n    # build\n    make install\n"
+            merged_any("FROM debian\nRUN cd /x; make  # build\nRUN make install\n"),
+            "FROM debian\nRUN ( cd /x; make ) && \\\n    # build\n    make install\n"
         );
         // A comment that runs over a continuation line cannot move: no merge.
         assert!(check_any("FROM a\nRUN echo a # note \\\n  more\nRUN echo b\n").is_empty());
@@ -481,6 +573,61 @@ mod tests {
     }
 
     #[test]
+    fn errexit_from_an_unknown_image_or_a_shell_is_assumed() {
+        // An image dockopt does not know may set a SHELL with -e in its config.
+        assert!(check_any("FROM registry.example.com/base:1\nRUN a; b\nRUN c\n").is_empty());
+        assert!(check_any("ARG BASE\nFROM ${BASE}\nRUN a; b\nRUN c\n").is_empty());
+        // A single list still merges; so does any body on a known image.
+        assert!(!check_any("FROM registry.example.com/base:1\nRUN a && b\nRUN c\n").is_empty());
+        assert!(!check_any("FROM debian:12\nRUN a; b\nRUN c\n").is_empty());
+        // Long options before -e, and code run by `.` or `eval` on the left of `&&`.
+        for shell in [
+            "[\"/bin/bash\", \"--login\", \"-e\", \"-c\"]",
+            "[\"/bin/bash\", \"--noprofile\", \"--norc\", \"-eo\", \"pipefail\", \"-c\"]",
+        ] {
+            let text = format!(
+                "FROM debian\nSHELL {shell}\nRUN apt-get update; apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*\n"
+            );
+            assert!(
+                check(&MergeRuns, &text).iter().all(|d| d.fix.is_none()),
+                "{shell}"
+            );
+        }
+        let text = "FROM debian\nSHELL [\"/bin/bash\", \"-eo\", \"pipefail\", \"-c\"]\nRUN cd /src && . /tmp/build.sh\nRUN rm -rf /src/tmp\n";
+        assert!(check(&MergeRuns, text).iter().all(|d| d.fix.is_none()));
+    }
+
+    #[test]
+    fn a_reinstalled_program_is_not_run_from_a_stale_lookup() {
+        // The shell remembers where it found pip3; the merged script would run the old one.
+        assert_eq!(
+            merged_any(
+                "FROM debian\nRUN pip3 --version && pip3 install --upgrade pip\nRUN pip3 install -r requirements.txt\n"
+            ),
+            "FROM debian\nRUN ( pip3 --version && pip3 install --upgrade pip ) && \\\n    pip3 install -r requirements.txt\n"
+        );
+        // apt-get does not replace itself, and update + install stays one plain chain.
+        assert_eq!(
+            merged("FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\n"),
+            "FROM debian\nRUN apt-get update && \\\n    apt-get install -y curl\n"
+        );
+        assert_eq!(
+            merged("FROM debian\nRUN apt-get install -y curl\nRUN apt-get clean\n"),
+            "FROM debian\nRUN apt-get install -y curl && \\\n    apt-get clean\n"
+        );
+    }
+
+    #[test]
+    fn tool_directives_above_the_second_run_keep_it_apart() {
+        for directive in ["# dockopt: ignore=apt-get-yes", "# hadolint ignore=DL3014"] {
+            let text =
+                format!("FROM debian\nRUN apt-get update\n{directive}\nRUN apt-get install curl\n");
+            let d = check(&MergeRuns, &text);
+            assert!(d.len() == 1 && d[0].fix.is_none(), "{directive}: {d:?}");
+        }
+    }
+
+    #[test]
     fn state_changing_and_non_chain_bodies_are_wrapped() {
         assert_eq!(
             merged_any("FROM a\nRUN cd /src && make\nRUN make install\n"),
@@ -495,8 +642,8 @@ mod tests {
             "FROM a\nRUN a && \\\n    ( b || true )\n"
         );
         assert_eq!(
-            merged_any("FROM a\nRUN export A=1; echo $A\nRUN echo ${A:-unset}\n"),
-            "FROM a\nRUN ( export A=1; echo $A ) && \\\n    echo ${A:-unset}\n"
+            merged_any("FROM debian\nRUN export A=1; echo $A\nRUN echo ${A:-unset}\n"),
+            "FROM debian\nRUN ( export A=1; echo $A ) && \\\n    echo ${A:-unset}\n"
         );
         // A subshell or a pipeline does not leak; a prefix assignment does not either.
         assert_eq!(
@@ -505,12 +652,12 @@ mod tests {
         );
         // Functions and loops leak from the main shell only; already wrapped ones do not.
         assert_eq!(
-            merged_any("FROM a\nRUN for i in 1 2; do echo $i; done\nRUN echo $i\n"),
-            "FROM a\nRUN ( for i in 1 2; do echo $i; done ) && \\\n    echo $i\n"
+            merged_any("FROM debian\nRUN for i in 1 2; do echo $i; done\nRUN echo $i\n"),
+            "FROM debian\nRUN ( for i in 1 2; do echo $i; done ) && \\\n    echo $i\n"
         );
         assert_eq!(
-            merged_any("FROM a\nRUN ( f() { echo x; }; f ) && true\nRUN echo y\n"),
-            "FROM a\nRUN ( f() { echo x; }; f ) && true && \\\n    echo y\n"
+            merged_any("FROM debian\nRUN ( f() { echo x; }; f ) && true\nRUN echo y\n"),
+            "FROM debian\nRUN ( f() { echo x; }; f ) && true && \\\n    echo y\n"
         );
     }
 
@@ -538,10 +685,18 @@ mod tests {
             "FROM a\nRUN a\nFROM b\nRUN b\n",
             "FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN a\nRUN b\n",
             "FROM python:3.12-windowsservercore AS base\nFROM base\nRUN a\nRUN b\n",
+            "# escape=`\nFROM mcr.microsoft.com/dotnet/framework/sdk:4.8\nRUN cd C:\\tools && nuget restore\nRUN msbuild app.sln\n",
+            "ARG BASE=mcr.microsoft.com/windows/servercore:ltsc2022\nFROM ${BASE}\nRUN a\nRUN b\n",
+            "FROM example.com/sdk:1\nWORKDIR C:\\src\nRUN a\nRUN b\n",
         ] {
             assert!(check_any(text).is_empty(), "{text}");
         }
         // A related pair that cannot be merged is reported without a fix.
+        let d = check(
+            &MergeRuns,
+            "FROM debian\nRUN gpg --batch --verify x.asc x\nRUN rm -rf /root/.gnupg\n",
+        );
+        assert!(d.len() == 1 && d[0].fix.is_none() && d[0].message.contains("daemon"));
         let d = check(
             &MergeRuns,
             "FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN apt-get update\nRUN apt-get install x\n",
