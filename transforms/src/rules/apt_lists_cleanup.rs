@@ -7,6 +7,7 @@ use dockopt_syntax::{Dockerfile, EdgeKind, Instruction, InstructionKind, StageRe
 use super::package_runs::{
     chain_end, command_range, mount_covers, package_action, package_runs, removes,
 };
+use crate::package::recognize;
 use crate::stage_state::stage_states;
 use crate::{CheckContext, FixAvailability, Knowledge, Rule, RuleMeta, declare_rule};
 
@@ -47,8 +48,11 @@ declare_rule! {
     /// Safe: only apt's package lists (/var/lib/apt/lists) leave the image; they are an
     /// index that `apt-get update` rebuilds. The fix is offered only when the RUN is one
     /// `&&` chain of simple commands (so the removal runs last, in the same shell), and not
-    /// when a later RUN of the stage, or of a stage built from it, runs apt without
-    /// `apt-get update` first: that RUN reads these lists.
+    /// when a later RUN of the stage, or of a stage built from it (`FROM <stage>`, a `FROM
+    /// ${ARG}` that may be it, `ONBUILD RUN`), runs apt without `apt-get update` first, also
+    /// through a wrapper (`sudo`, `env`, `xargs`, `sh -c "..."`, `aptitude`, `rosdep`): that
+    /// RUN reads these lists. A later script (`./install.sh`, `bash deps.sh`) may do the
+    /// same: then the fix is Unsafe, and the message says which line to check.
     ///
     /// ## References
     /// hadolint DL3009; Docker best practices, "apt-get".
@@ -120,15 +124,81 @@ fn apt_subcommand(command: &Command) -> Option<&str> {
         .or_else(|| positionals.first().copied())
 }
 
-/// Whether the command reads /var/lib/apt/lists (`apt-get install`, `apt-cache policy`).
+/// Programs that read /var/lib/apt/lists. `aptitude` and `rosdep` (which runs apt-get)
+/// install from them like apt-get.
+const LIST_READERS: &[&str] = &["apt-get", "apt", "apt-cache", "aptitude", "rosdep"];
+
+/// The apt program a command runs and the words after it, seen through any wrapper before
+/// it (`sudo`, `env DEBIAN_FRONTEND=noninteractive`, `xargs -a pkgs`, `timeout 600`).
+fn apt_invocation(command: &Command) -> Option<(&str, Vec<&str>)> {
+    let words: Vec<Option<&str>> = command.words().map(dockopt_shell::Word::value).collect();
+    let at = words.iter().position(|w| {
+        w.is_some_and(|v| LIST_READERS.contains(&v.rsplit('/').next().unwrap_or(v)))
+    })?;
+    let program = words[at]?;
+    let rest = words[at + 1..].iter().map(|w| w.unwrap_or("")).collect();
+    Some((program.rsplit('/').next().unwrap_or(program), rest))
+}
+
+/// Whether the command reads /var/lib/apt/lists (`apt-get install`, `sudo apt install`,
+/// `apt-cache policy`, `rosdep install`), or may: a shell's command string that runs apt
+/// (`sh -c "apt-get install -y jq"`).
 fn reads_lists(command: &Command) -> bool {
-    match command.program() {
-        Some("apt-cache") => true,
-        Some("apt-get" | "apt") => {
-            apt_subcommand(command).is_some_and(|action| !LIST_FREE.contains(&action))
-        }
-        _ => false,
+    if command.program().is_some_and(|p| LIST_READERS.contains(&p)) {
+        return match command.program() {
+            Some("apt-get" | "apt" | "aptitude") => {
+                apt_subcommand(command).is_some_and(|action| !LIST_FREE.contains(&action))
+            }
+            _ => true,
+        };
     }
+    if let Some((program, rest)) = apt_invocation(command) {
+        let action = rest
+            .iter()
+            .copied()
+            .filter(|w| !w.starts_with('-'))
+            .find(|p| INSTALLS.contains(p) || LIST_FREE.contains(p) || QUERIES.contains(p));
+        return !matches!(program, "apt-get" | "apt" | "aptitude")
+            || action.is_none_or(|a| !LIST_FREE.contains(&a));
+    }
+    // A command string run by a shell (`sh -c "apt-get install -y jq"`, `su -c '...'`):
+    // any apt program among its words may read the lists.
+    let runs_string = matches!(
+        command.program(),
+        Some("sh" | "bash" | "dash" | "ash" | "zsh" | "su" | "runuser")
+    ) && command.has_flag("-c");
+    runs_string
+        && command.args.iter().any(|w| {
+            w.text()
+                .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')))
+                .any(|token| LIST_READERS.contains(&token.rsplit('/').next().unwrap_or(token)))
+        })
+}
+
+/// Whether the command runs a script whose commands dockopt cannot see (`./install.sh`,
+/// `/tmp/setup`, `bash scripts/deps.sh`): it may run apt.
+fn runs_script(knowledge: &Knowledge, command: &Command) -> bool {
+    let Some(name) = command.name_value() else {
+        return command.name.is_some();
+    };
+    // A program named by its path is a script unless it is a known package manager's
+    // (`/venv/bin/pip`, `./mvnw`).
+    let system = ["/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/"];
+    let known = recognize(knowledge, command).is_some();
+    if !known
+        && (name.contains('/') && !system.iter().any(|d| name.starts_with(d))
+            || std::path::Path::new(name)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("sh")))
+    {
+        return true;
+    }
+    // `sh FILE`, not `sh -c '...'` (whose string `reads_lists` has looked at).
+    matches!(
+        command.program(),
+        Some("sh" | "bash" | "dash" | "ash" | "zsh")
+    ) && !command.has_flag("-c")
+        && command.positionals().next().is_some()
 }
 
 /// Whether the command refreshes the lists.
@@ -162,6 +232,8 @@ fn next_run_removes_lists(file: &Dockerfile, run: Instruction<'_>) -> bool {
 enum ListsUse {
     /// Reads them before any update: at this file offset.
     Reads(usize),
+    /// Runs a script before any update, which may read them: at this file offset.
+    MayRead(usize),
     /// Updates them before reading them.
     Refreshes,
     /// Nothing.
@@ -169,6 +241,14 @@ enum ListsUse {
 }
 
 fn lists_use(knowledge: &Knowledge, instruction: Instruction<'_>) -> ListsUse {
+    // `ONBUILD RUN` runs in the builds of images made FROM this one, on these lists.
+    let instruction = match instruction.kind() {
+        InstructionKind::Onbuild => match instruction.onbuild_child() {
+            Some(child) => child,
+            None => return ListsUse::Untouched,
+        },
+        _ => instruction,
+    };
     if instruction.kind() != InstructionKind::Run || mount_covers(instruction, Some(LISTS)) {
         return ListsUse::Untouched;
     }
@@ -204,18 +284,30 @@ fn lists_use(knowledge: &Knowledge, instruction: Instruction<'_>) -> ListsUse {
         if reads_lists(command) {
             return ListsUse::Reads(command.span.file.start);
         }
+        if runs_script(knowledge, command) {
+            return ListsUse::MayRead(command.span.file.start);
+        }
     }
     ListsUse::Untouched
 }
 
-/// The offset of the first later command that reads the lists this RUN leaves, in its
-/// stage or in stages built from it, before anything refreshes them.
+/// A later command that uses the lists a RUN leaves.
+enum Reader {
+    /// Reads them, at this file offset.
+    Reads(usize),
+    /// Runs a script that may, at this file offset.
+    Script(usize),
+}
+
+/// The first later command that reads the lists this RUN leaves, or runs a script that
+/// may, in its stage or in stages built from it (`FROM <stage>`, `FROM ${ARG}`, `ONBUILD
+/// RUN`), before anything refreshes them.
 fn later_reader(
     knowledge: &Knowledge,
     file: &Dockerfile,
     stage: usize,
     after: usize,
-) -> Option<usize> {
+) -> Option<Reader> {
     let stages = file.stages();
     let graph = file.stage_graph();
     let mut todo = vec![(stage, Some(after))];
@@ -229,7 +321,8 @@ fn later_reader(
                 continue;
             }
             match lists_use(knowledge, instruction) {
-                ListsUse::Reads(at) => return Some(at),
+                ListsUse::Reads(at) => return Some(Reader::Reads(at)),
+                ListsUse::MayRead(at) => return Some(Reader::Script(at)),
                 ListsUse::Refreshes => continue 'stages,
                 ListsUse::Untouched => {}
             }
@@ -238,6 +331,12 @@ fn later_reader(
             StageRef::Stage(base) if base == s && e.kind == EdgeKind::Base => Some((e.stage, None)),
             _ => None,
         }));
+        // A later stage `FROM ${VARIANT}` may be built from this one.
+        todo.extend(
+            (s + 1..stages.len())
+                .filter(|&later| stages[later].base().is_some_and(|b| b.contains('$')))
+                .map(|later| (later, None)),
+        );
     }
     None
 }
@@ -292,20 +391,38 @@ impl Rule for AptListsCleanup {
                 later_reader(ctx.knowledge, ctx.file, stage, run.instruction.index())
             });
             match (reader, chain_end(&run.script)) {
-                (Some(at), _) => {
+                (Some(Reader::Reads(at)), _) => {
                     let _ = write!(
                         diagnostic.message,
                         " (no automatic fix: line {} runs apt without `{program} update` and reads them)",
                         ctx.file.line_col(at).line
                     );
                 }
-                (None, None) => diagnostic
+                (Some(Reader::Script(_)) | None, None) => diagnostic
                     .message
                     .push_str(" (no automatic fix: the RUN is not one `&&` chain)"),
-                (None, Some(end)) => {
+                (reader, Some(end)) => {
+                    // A later script may run apt on these lists: dockopt cannot be sure,
+                    // so the same fix is Unsafe and says why.
+                    let (applicability, title) = match reader {
+                        Some(Reader::Script(at)) => {
+                            let line = ctx.file.line_col(at).line;
+                            let _ = write!(
+                                diagnostic.message,
+                                " (the fix is unsafe: line {line} runs a script that may run apt without `{program} update`)"
+                            );
+                            (
+                                Applicability::Unsafe,
+                                format!(
+                                    "Append `&& rm -rf {LISTS}/*` (line {line} must not need the lists)"
+                                ),
+                            )
+                        }
+                        _ => (Applicability::Safe, format!("Append `&& rm -rf {LISTS}/*`")),
+                    };
                     diagnostic = diagnostic.with_fix(Fix::new(
-                        format!("Append `&& rm -rf {LISTS}/*`"),
-                        Applicability::Safe,
+                        title,
+                        applicability,
                         vec![Edit::insert(end, format!(" && rm -rf {LISTS}/*"))],
                         DeclaredEffect {
                             disposable: vec![format!("{LISTS}/**")],
@@ -326,6 +443,7 @@ mod tests {
     use super::super::package_runs::support::{assert_fixtures, check_target};
     use super::AptListsCleanup;
     use crate::rules::test_support::{check, fixed};
+    use dockopt_fix::Applicability;
 
     #[test]
     fn appends_the_cleanup_to_the_chain() {
@@ -400,6 +518,58 @@ mod tests {
         // A later RUN with its own mount on the lists does not read the layer's.
         let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN --mount=type=cache,target=/var/lib/apt apt-get install -y git\n";
         assert!(check(&AptListsCleanup, text)[0].fix.is_some());
+    }
+
+    #[test]
+    fn readers_behind_wrappers_scripts_onbuild_and_arg_stages_block_the_fix() {
+        for later in [
+            "RUN sudo apt-get install -y jq",
+            "RUN env DEBIAN_FRONTEND=noninteractive apt-get install -y jq",
+            "RUN xargs -a /tmp/pkgs apt-get install -y",
+            "RUN sh -c \"apt-get install -y jq\"",
+            "RUN aptitude install -y jq",
+            "RUN rosdep install --from-paths src -y",
+            "ONBUILD RUN apt-get install -y jq",
+        ] {
+            let text =
+                format!("FROM debian\nRUN apt-get update && apt-get install -y curl\n{later}\n");
+            let d = check(&AptListsCleanup, &text);
+            assert!(d.len() == 1 && d[0].fix.is_none(), "{later}: {d:?}");
+        }
+        // A later script may run apt: the fix is Unsafe.
+        for later in [
+            "RUN /tmp/install-extras.sh",
+            "RUN bash scripts/deps.sh",
+            "RUN ./configure && make",
+        ] {
+            let text =
+                format!("FROM debian\nRUN apt-get update && apt-get install -y curl\n{later}\n");
+            let d = check(&AptListsCleanup, &text);
+            let fix = d[0].fix.as_ref().unwrap_or_else(|| panic!("{later}"));
+            assert_eq!(fix.applicability, Applicability::Unsafe, "{later}");
+            assert!(d[0].message.contains("line 3"), "{}", d[0].message);
+        }
+        for later in [
+            "RUN /venv/bin/pip install -r r.txt",
+            "RUN ./mvnw -B package",
+        ] {
+            let text =
+                format!("FROM debian\nRUN apt-get update && apt-get install -y curl\n{later}\n");
+            let fix = check(&AptListsCleanup, &text)[0].fix.clone().unwrap();
+            assert_eq!(fix.applicability, Applicability::Safe, "{later}");
+        }
+        let text = "ARG VARIANT=base\nFROM debian AS base\nRUN apt-get update && apt-get install -y curl\nFROM ${VARIANT}\nRUN apt-get install -y jq\n";
+        assert!(check(&AptListsCleanup, text)[0].fix.is_none());
+        // Wrapped commands that do not read the lists leave the fix alone.
+        for later in [
+            "RUN sudo apt-get clean",
+            "RUN env X=1 make",
+            "RUN sh -c \"make\"",
+        ] {
+            let text =
+                format!("FROM debian\nRUN apt-get update && apt-get install -y curl\n{later}\n");
+            assert!(check(&AptListsCleanup, &text)[0].fix.is_some(), "{later}");
+        }
     }
 
     #[test]
