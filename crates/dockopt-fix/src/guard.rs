@@ -14,10 +14,12 @@
 //! # Method
 //!
 //! The RUNs of both texts (ONBUILD RUNs included) are listed in file order, keyed by the
-//! text the shell receives (exec form: its JSON words). RUNs whose key did not change are
-//! anchors (an LCS diff of the keys): flags such as `--mount` and the keyword's case may
-//! change without making a RUN "changed", and nothing is parsed for them, which keeps the
-//! guard cheap on files where a round touched one RUN of many. In each changed stretch
+//! text the shell receives (exec form: its JSON words) after their flags. RUNs whose key
+//! did not change are anchors (an LCS diff of the keys): the keyword's case may change
+//! without making a RUN "changed", and nothing is parsed for anchors, which keeps the guard
+//! cheap on files where a round touched one RUN of many. An original command's RUN flags
+//! must all be on the RUN it ends up in (fixes add mounts; dropping `--network=none` or a
+//! secret mount changes what the command runs with). In each changed stretch
 //! between anchors, the simple commands of the original RUNs ([`Script::commands`], nested
 //! ones included, in source order) must embed in order in those of the new RUNs. Fixes add
 //! commands and words (`-y`, `--no-install-recommends`, `&& rm -rf /var/lib/apt/lists/*`),
@@ -85,21 +87,26 @@ fn runs(doc: &Dockerfile) -> Vec<Instruction<'_>> {
         .collect()
 }
 
-/// What a RUN runs, without its flags or the keyword's spelling: the clean text `/bin/sh -c`
-/// receives; for exec form and a heredoc BuildKit runs as its own program, the words.
-/// `\0` never occurs in shell text, so the two kinds never meet.
+/// What a RUN runs, without the keyword's spelling: its flags, sorted (a `--network` or a
+/// mount changes what the commands run with), then the clean text `/bin/sh -c` receives;
+/// for exec form and a heredoc BuildKit runs as its own program, the words. `\0` never
+/// occurs in shell text or flags, so the parts never run together.
 fn key(run: Instruction<'_>) -> String {
-    let text = run.file().text();
+    let mut flags: Vec<&str> = run.flags().map(|f| f.text).collect();
+    flags.sort_unstable();
+    let mut key = flags.join("\0");
+    key.push_str("\0\0");
+    let file_text = run.file().text();
     if let Some(pieces) = run.shell_pieces() {
-        return pieces
-            .iter()
-            .map(|p| match p {
-                ShellPiece::File(range) => &text[range.range()],
-                ShellPiece::Synthetic { text, .. } => text.as_str(),
-            })
-            .collect();
+        for piece in &pieces {
+            match piece {
+                ShellPiece::File(range) => key.push_str(&file_text[range.range()]),
+                ShellPiece::Synthetic { text, .. } => key.push_str(text),
+            }
+        }
+        return key;
     }
-    let mut key = String::from("\0");
+    key.push('\0');
     for word in body_words(run) {
         key.push_str(word.0);
         key.push('\0');
@@ -182,10 +189,14 @@ struct Cmd<'a> {
     text: &'a str,
     /// File offset of the RUN holding it.
     run_at: usize,
+    /// The RUN's flags (`--network=none`, `--mount=type=secret,id=npm`) with their ranges:
+    /// what the command runs with. A fix may add flags (a cache mount), not drop them.
+    flags: Vec<Part<'a>>,
 }
 
 impl<'a> Cmd<'a> {
-    fn shell(script: &'a Script, c: &'a Command, run_at: usize) -> Self {
+    fn shell(script: &'a Script, c: &'a Command, run: Instruction<'a>) -> Self {
+        let run_at = run.keyword_range().start;
         let mut words: Vec<Part<'a>> = c
             .assignments
             .iter()
@@ -214,6 +225,7 @@ impl<'a> Cmd<'a> {
             range: c.span.file.clone(),
             text: script.slice(&c.span),
             run_at,
+            flags: run_flags(run),
         }
     }
 
@@ -224,7 +236,7 @@ impl<'a> Cmd<'a> {
             Body::Shell(script) => script
                 .commands()
                 .into_iter()
-                .map(|c| Self::shell(script, c, run_at))
+                .map(|c| Self::shell(script, c, run))
                 .collect(),
             Body::Words(words) => vec![Self {
                 name: words.first().map(|w| w.0),
@@ -238,6 +250,7 @@ impl<'a> Cmd<'a> {
                 range: run.range().range(),
                 text: run.args_text(),
                 run_at,
+                flags: run_flags(run),
             }],
         }
     }
@@ -253,7 +266,8 @@ impl<'a> Cmd<'a> {
             .map(|p| p.text.as_ref())
     }
 
-    /// Whether `self` (an original command) runs, words in order, as `other`.
+    /// Whether `self` (an original command) runs, words in order, as `other`, with every
+    /// flag its RUN had.
     fn embeds_in(&self, other: &Cmd<'_>, removed: &dyn Fn(&Range<usize>) -> bool) -> bool {
         if self.name != other.name {
             return false;
@@ -261,7 +275,27 @@ impl<'a> Cmd<'a> {
         let mut theirs = other.words.iter().map(|p| p.text.as_ref());
         self.required(removed)
             .all(|word| theirs.by_ref().any(|t| t == word))
+            && self.missing_flags(other, removed).is_empty()
     }
+
+    /// The flags of `self`'s RUN, outside declared removals, that `other`'s RUN lacks.
+    fn missing_flags(&self, other: &Cmd<'_>, removed: &dyn Fn(&Range<usize>) -> bool) -> Vec<&str> {
+        self.flags
+            .iter()
+            .filter(|f| !removed(&f.range) && !other.flags.iter().any(|o| o.text == f.text))
+            .map(|f| f.text.as_ref())
+            .collect()
+    }
+}
+
+/// The flags of a RUN, as written after quote removal.
+fn run_flags(run: Instruction<'_>) -> Vec<Part<'_>> {
+    run.flags()
+        .map(|f| Part {
+            text: Cow::Borrowed(f.text),
+            range: f.range.range(),
+        })
+        .collect()
 }
 
 /// Checks one changed stretch: `old` RUNs became `new` RUNs.
@@ -394,6 +428,11 @@ fn diagnose(
         return "no longer runs (it would sit inside a comment)".to_string();
     }
     if let Some(same) = new_cmds[cursor..].iter().find(|n| n.name == cmd.name) {
+        let flags = cmd.missing_flags(same, removed);
+        if !flags.is_empty() {
+            let flags: Vec<String> = flags.iter().map(|f| format!("`{}`", quote(f))).collect();
+            return format!("would run without its RUN's {}", flags.join(", "));
+        }
         let missing: Vec<String> = words
             .iter()
             .filter(|w| !same.words.iter().any(|p| p.text == **w))
@@ -474,14 +513,18 @@ mod tests {
     }
 
     #[test]
-    fn keys_ignore_flags_and_the_keyword_case_but_not_the_script() {
+    fn keys_ignore_the_keyword_case_but_not_flags_or_the_script() {
         let doc = dockopt_syntax::parse(
-            "FROM a\nRUN echo \\\n  hi\nrun --mount=type=cache,target=/x echo   hi\nRUN [\"echo\", \"hi\"]\n",
+            "FROM a\nRUN echo \\\n  hi\nrun echo   hi\nRUN --network=none --mount=type=cache,target=/x echo   hi\nRUN [\"echo\", \"hi\"]\n",
         );
         let keys: Vec<String> = runs(&doc).into_iter().map(key).collect();
-        assert_eq!(keys[0], "echo   hi");
-        assert_eq!(keys[1], "echo   hi");
-        assert_eq!(keys[2], "\0echo\0hi\0");
+        assert_eq!(keys[0], "\0\0echo   hi");
+        assert_eq!(keys[1], keys[0]);
+        assert_eq!(
+            keys[2],
+            "--mount=type=cache,target=/x\0--network=none\0\0echo   hi"
+        );
+        assert_eq!(keys[3], "\0\0\0echo\0hi\0");
     }
 
     #[test]

@@ -350,3 +350,29 @@ fn heredoc_bodies_are_part_of_the_command() {
     let (_, message, _) = changes_meaning(text, &rewrite("lose-line", "keep me\n", ""));
     assert!(message.contains("would run without"), "{message}");
 }
+
+#[test]
+fn a_fix_that_drops_a_run_flag_is_refused() {
+    // Without `--network=none` the install may reach the network; without the secret mount
+    // it runs without its token.
+    let text = "FROM debian\nRUN --network=none --mount=type=secret,id=npm npm ci\n";
+    let check = rewrite(
+        "flags",
+        "--network=none --mount=type=secret,id=npm npm ci",
+        "--mount=type=secret,id=npm npm ci",
+    );
+    let (rules, message, _) = changes_meaning(text, &check);
+    assert_eq!(rules, ["flags"]);
+    assert!(message.contains("`--network=none`"), "{message}");
+    // Declared, the removal goes through.
+    let check = rewrite_declaring(
+        "flags",
+        "--network=none --mount=type=secret,id=npm npm ci",
+        "--mount=type=secret,id=npm npm ci",
+        &["--network=none"],
+    );
+    assert_eq!(
+        passes(text, &check),
+        "FROM debian\nRUN --mount=type=secret,id=npm npm ci\n"
+    );
+}
