@@ -24,8 +24,17 @@ fn looks_like(d: &Difference) -> &'static str {
     if text.contains("another folder") {
         return "shell state leaks into the next body (a `cd` outside a subshell)";
     }
+    if text.contains("another umask") || text.contains("another mode") {
+        return "a `umask` leaks into the next body";
+    }
+    if text.contains("a file the shell wrote differs") {
+        return "a redirection writes elsewhere or something else (a leaked `cd` or variable?)";
+    }
     if text.contains("(exit 2)") {
         return "the fixed RUN is a syntax error (e.g. a `)` inside a comment)";
+    }
+    if let Scenario::FailsCall { .. } = d.scenario {
+        return "a failing call no longer stops the build (e.g. a cleanup joined with `;`)";
     }
     if let Scenario::Fails(_) = d.scenario {
         if m.what.contains("the fixed file has") || m.fixed.contains("ok") {

@@ -28,6 +28,9 @@ fn main() {
                             Event::Output(o) => println!("  [RUN #{}] output {o:?}", step + 1),
                         }
                     }
+                    for file in &replay.trace.files {
+                        println!("   wrote {file}");
+                    }
                     println!("   -> {}", replay.trace.outcome);
                     if !replay.stderr.is_empty() {
                         println!("   stderr of the last RUN:\n{}", replay.stderr);

@@ -1,21 +1,26 @@
 //! Comparing the traces of an original and a fixed stage.
 //!
-//! * [`exact`]: the same calls (argv, cwd, env) and output in the same order, and the same
-//!   kind of outcome (ok / fails / timeout); RUN boundaries do not count, so merged RUNs
-//!   compare equal to the RUNs they merged.
+//! * [`exact`]: the same calls (argv, cwd, umask, env) and output in the same order, the
+//!   same kind of outcome (ok / fails / timeout) and the same files written by the shell
+//!   (path, type, mode, size, content); RUN boundaries do not count, so merged RUNs compare
+//!   equal to the RUNs they merged.
 //! * [`additive`]: the original's calls embed in order in the fixed calls (a fix may add
 //!   calls, and add words to a call: `apt-get install curl` embeds in `apt-get install -y
-//!   --no-install-recommends curl`), each matched call has the same cwd and env, the output
-//!   is the same and the outcome kind is the same.
+//!   --no-install-recommends curl`), each matched call has the same cwd, umask and env, the
+//!   output is the same, the outcome kind is the same, and so are the files the shell wrote.
+//!   No Safe fix writes a file with a redirection, so the fixed side may not have extra
+//!   files; only paths under a cache mount of the fixed stage are let go (they never reach
+//!   the image), as the cleanups of such paths are.
 //! * [`classify`]: no verdict, a count of the kinds of differences, for fixes that are
 //!   allowed to change what runs.
 //!
-//! When both sides were cut (timeout or size cap), only the part both reached is compared.
+//! When both sides were cut (timeout or size cap), only the calls and output both reached
+//! are compared, and no files (where the cut fell decides what was written).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::trace::{Call, Event, StageTrace, shell_words};
+use crate::trace::{Call, Event, FileState, StageTrace, shell_words};
 
 /// What differs, for people: a sentence and the two sides.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +88,11 @@ fn call_difference(a: &Call, b: &Call) -> String {
         "a different call".into()
     } else if a.cwd != b.cwd {
         format!("the same call in another folder ({} vs {})", a.cwd, b.cwd)
+    } else if a.umask != b.umask {
+        format!(
+            "the same call with another umask ({} vs {})",
+            a.umask, b.umask
+        )
     } else {
         format!(
             "the same call with another environment ({})",
@@ -115,6 +125,56 @@ fn outcome_mismatch(o: &StageTrace, f: &StageTrace) -> Option<Mismatch> {
         what: "the build ends differently".into(),
         original: o.outcome.to_string(),
         fixed: f.outcome.to_string(),
+    })
+}
+
+/// The files the shells wrote, side by side by path: `(original, fixed)`, either absent.
+fn file_pairs<'a>(
+    original: &'a [FileState],
+    fixed: &'a [FileState],
+) -> Vec<(Option<&'a FileState>, Option<&'a FileState>)> {
+    let mut out = Vec::new();
+    let (mut left, mut right) = (original.iter().peekable(), fixed.iter().peekable());
+    loop {
+        let pair = match (left.peek(), right.peek()) {
+            (None, None) => break,
+            (Some(x), Some(y)) if x.path == y.path => (left.next(), right.next()),
+            (Some(x), Some(y)) if x.path < y.path => (left.next(), None),
+            (Some(_), None) => (left.next(), None),
+            (_, Some(_)) => (None, right.next()),
+        };
+        out.push(pair);
+    }
+    out
+}
+
+fn describe_file(file: Option<&FileState>) -> String {
+    file.map_or_else(|| "(not written)".into(), ToString::to_string)
+}
+
+/// The first path the two sides' shells left in a different state (`skip`: paths not
+/// compared).
+fn files_mismatch(
+    original: &[FileState],
+    fixed: &[FileState],
+    skip: &dyn Fn(&str) -> bool,
+) -> Option<Mismatch> {
+    let (before, after) = file_pairs(original, fixed)
+        .into_iter()
+        .filter(|(x, y)| x != y)
+        .find(|(x, y)| !skip(x.or(*y).map_or("", |file| file.path.as_str())))?;
+    let path = &before.or(after)?.path;
+    let how = match (before, after) {
+        (Some(_), None) => "only the original writes it",
+        (None, Some(_)) => "only the fixed file writes it",
+        (Some(x), Some(y)) if x.kind != y.kind => "another type",
+        (Some(x), Some(y)) if x.mode != y.mode => "another mode (a leaked umask?)",
+        _ => "other content",
+    };
+    Some(Mismatch {
+        what: format!("a file the shell wrote differs: {path} ({how})"),
+        original: describe_file(before),
+        fixed: describe_file(after),
     })
 }
 
@@ -170,7 +230,11 @@ pub fn exact(o: &StageTrace, f: &StageTrace) -> Option<Mismatch> {
             fixed: describe(f.events.get(common)),
         });
     }
-    if cut { None } else { outcome_mismatch(o, f) }
+    if cut {
+        None
+    } else {
+        outcome_mismatch(o, f).or_else(|| files_mismatch(&o.files, &f.files, &|_| false))
+    }
 }
 
 /// Whether the words of `a` are an in-order subsequence of those of `b`, with the same
@@ -191,7 +255,7 @@ pub fn argv_embeds(a: &[String], b: &[String]) -> bool {
 /// cache mounts make pointless are taken out (`pip install --no-cache-dir x` under a cache
 /// mount of pip's cache becomes `pip install x`).
 fn embeds(a: &Call, b: &Call, b_mounts: &[String], allowed: &mut usize) -> bool {
-    if a.cwd != b.cwd || a.env != b.env {
+    if a.cwd != b.cwd || a.umask != b.umask || a.env != b.env {
         return false;
     }
     if argv_embeds(&a.argv, &b.argv) {
@@ -300,6 +364,26 @@ pub fn additive(o: &StageTrace, f: &StageTrace) -> Option<Mismatch> {
     additive_counting(o, f, &mut 0)
 }
 
+/// How the original's calls embed in the fixed calls: for each call of `o` (in order), the
+/// index in `f`'s calls of the call that keeps it, `None` when none does. Greedy earliest
+/// matching, which finds an embedding whenever one exists. `allowed` counts the matches
+/// that needed cache-only flags taken out (see [`cache`]).
+pub fn embedding(o: &StageTrace, f: &StageTrace, allowed: &mut usize) -> Vec<Option<usize>> {
+    let fc: Vec<(usize, &Call)> = f.calls_with_steps().collect();
+    let mounts_of =
+        |step: usize| -> &[String] { f.cache_mounts.get(step).map_or(&[], Vec::as_slice) };
+    let mut next = 0;
+    o.calls()
+        .map(|call| {
+            let at = fc[next..]
+                .iter()
+                .position(|(s, kept)| embeds(call, kept, mounts_of(*s), allowed))?;
+            next += at + 1;
+            Some(next - 1)
+        })
+        .collect()
+}
+
 /// [`additive`], counting in `allowed` the cleanups and cache flags it let go because a
 /// cache mount holds what they empty (see [`cache`]).
 pub fn additive_counting(o: &StageTrace, f: &StageTrace, allowed: &mut usize) -> Option<Mismatch> {
@@ -316,14 +400,12 @@ pub fn additive_counting(o: &StageTrace, f: &StageTrace, allowed: &mut usize) ->
     let mut stage_mounts: Vec<String> = f.cache_mounts.iter().flatten().cloned().collect();
     stage_mounts.sort();
     stage_mounts.dedup();
+    let mut flags = 0;
+    let matched = embedding(o, f, &mut flags);
     let mut next = 0;
-    for (number, (step, call)) in oc.iter().enumerate() {
-        // Greedy earliest matching finds an embedding whenever one exists.
-        if let Some(at) = fc[next..]
-            .iter()
-            .position(|(s, kept)| embeds(call, kept, &mounts_of(f, *s), allowed))
-        {
-            next += at + 1;
+    for (number, ((step, call), kept)) in oc.iter().zip(&matched).enumerate() {
+        if let Some(at) = kept {
+            next = at + 1;
             continue;
         }
         if cut {
@@ -367,20 +449,28 @@ pub fn additive_counting(o: &StageTrace, f: &StageTrace, allowed: &mut usize) ->
             fixed,
         });
     }
-    if !cut {
-        let (out_o, out_f) = (o.stdout(), f.stdout());
-        if out_o != out_f {
-            return Some(output_difference(&out_o, &out_f));
-        }
-        return outcome_mismatch(o, f).map(|mut m| {
-            // Say what the side that went on ran next.
-            if let Some((_, went_on)) = fc.get(next) {
-                m.what = format!("{}; the fixed file goes on with {went_on}", m.what);
-            }
-            m
-        });
+    *allowed += flags;
+    if cut {
+        return None;
     }
-    None
+    let (out_o, out_f) = (o.stdout(), f.stdout());
+    if out_o != out_f {
+        return Some(output_difference(&out_o, &out_f));
+    }
+    if let Some(mut m) = outcome_mismatch(o, f) {
+        // Say what the side that went on ran next.
+        if let Some((_, went_on)) = fc.get(next) {
+            m.what = format!("{}; the fixed file goes on with {went_on}", m.what);
+        }
+        return Some(m);
+    }
+    files_mismatch(&o.files, &f.files, &|_| false)?;
+    // What is written under a cache mount of the fixed stage never reaches its image.
+    let kept = files_mismatch(&o.files, &f.files, &|p| cache::covered(p, &stage_mounts));
+    if kept.is_none() {
+        *allowed += 1;
+    }
+    kept
 }
 
 /// A kind of difference [`classify`] counts.
@@ -400,6 +490,12 @@ pub enum Change {
     EnvChanged,
     OutputChanged,
     OutcomeChanged,
+    /// A path only the fixed file's shells write.
+    FileAdded,
+    /// A path only the original's shells write.
+    FileMissing,
+    /// A path both write, with another type, mode or content.
+    FileChanged,
     StagesAdded,
     StagesRemoved,
 }
@@ -416,6 +512,9 @@ impl Change {
             Self::EnvChanged => "env changed",
             Self::OutputChanged => "output changed",
             Self::OutcomeChanged => "outcome changed",
+            Self::FileAdded => "file added",
+            Self::FileMissing => "file missing",
+            Self::FileChanged => "file changed",
             Self::StagesAdded => "stages added",
             Self::StagesRemoved => "stages removed",
         }
@@ -550,6 +649,19 @@ pub fn classify(stages: &[(Option<&StageTrace>, Option<&StageTrace>)]) -> Report
                         format!("stage {i}: {} -> {}", o.outcome, f.outcome)
                     });
                 }
+                if !o.outcome.is_cut() && !f.outcome.is_cut() {
+                    for (a, b) in file_pairs(&o.files, &f.files) {
+                        let change = match (a, b) {
+                            (Some(x), Some(y)) if x == y => continue,
+                            (Some(_), Some(_)) => Change::FileChanged,
+                            (Some(_), None) => Change::FileMissing,
+                            _ => Change::FileAdded,
+                        };
+                        report.add(change, || {
+                            format!("stage {i}: {} -> {}", describe_file(a), describe_file(b))
+                        });
+                    }
+                }
             }
             (None, None) => {}
         }
@@ -603,6 +715,7 @@ mod tests {
         Event::Call(Call {
             argv: words.split(' ').map(str::to_owned).collect(),
             cwd: cwd.into(),
+            umask: crate::trace::DEFAULT_UMASK.into(),
             env: vec![("PATH".into(), "/bin".into())],
         })
     }
@@ -615,6 +728,7 @@ mod tests {
             steps,
             cache_mounts: vec![Vec::new()],
             interleaved: false,
+            files: Vec::new(),
         }
     }
 

@@ -15,16 +15,22 @@
 //!    are skipped and counted.
 //! 2. [`sandbox`] replays a stage in bubblewrap: one `bwrap` per stage and scenario, a
 //!    driver script that runs each RUN as a fresh bash (`/bin/sh` as bash in POSIX mode)
-//!    in its folder with its environment, stopping at the first that fails. Only bash and
-//!    its libraries are in the sandbox; every other program is a stub that records its
-//!    argv, `$PWD` and exported environment (bash's own PWD, OLDPWD, SHLVL, `_` and the
-//!    oracle's variables left out) and succeeds. Standard output of the RUNs (what
-//!    builtins such as `echo` print) goes into the same ordered log ([`trace`]).
+//!    in its folder with its environment and BuildKit's umask (022), stopping at the first
+//!    that fails. Only bash and its libraries are in the sandbox; every other program is a
+//!    stub that records its argv, `$PWD`, umask and exported environment (bash's own PWD,
+//!    OLDPWD, SHLVL, `_` and the oracle's variables left out) and succeeds. Standard
+//!    output of the RUNs (what builtins such as `echo` print) goes into the same ordered
+//!    log ([`trace`]). After the replay the host lists what the shells wrote in the
+//!    sandbox's root (redirections: path, type, mode, size, content hash).
 //! 3. [`Oracle::compare`] replays the stages that differ between the original and the
 //!    fixed text, nominally and then with each program seen made to fail in turn (its stub
-//!    returns 1 on every call), and compares the traces in a [`Mode`] ([`compare`]):
-//!    `Exact` for merges, `Additive` for all Safe fixes, `Report` (a classification) for
-//!    Unsafe ones.
+//!    returns 1 on every call), and compares the traces and the files in a [`Mode`]
+//!    ([`compare`]): `Exact` for merges, `Additive` for all Safe fixes, `Report` (a
+//!    classification) for Unsafe ones. In Additive mode, where a fix changed how often a
+//!    program is called in a stage (`npm ci` → `npm ci && npm cache clean --force`), each
+//!    call of the original fails alone instead (a call counter the stubs keep for the
+//!    whole replay), and on the fixed side the call it embeds in: a failing `npm ci` must
+//!    still fail the build.
 //!
 //! # Choices worth knowing
 //!
@@ -33,7 +39,9 @@
 //!   directory" messages after a replay and puts a stub *file* at each such path (relative
 //!   ones in every folder the replay worked in), then replays *both* sides again with the
 //!   union of what both missed, until nothing new is missing (6 rounds at most). The same
-//!   mechanism creates missing parent folders of redirections (`> /app/conf/x`).
+//!   mechanism creates missing parent folders of redirections (`> /app/conf/x`): a path
+//!   whose folder is missing too first gets only the folder, so that a redirection writes
+//!   a real file (with the RUN's umask) and only a program still missing gets a stub.
 //! * **`cd` into folders nobody created** (`mkdir` and `tar` are stubs): a `cd`/`pushd`
 //!   prelude function logs every folder entered; missing ones, and those bash names in
 //!   `cd: X: No such file or directory` (which also covers `command cd` and `builtin cd`,
@@ -54,7 +62,11 @@
 //! # What it cannot see
 //!
 //! Stubs print nothing and create nothing, so `$(dpkg --print-architecture)` is empty and
-//! files a program would have written are missing (both sides alike). Bodies of `sh -c`,
+//! files a program would have written are missing (both sides alike): only files the
+//! shells write are compared, and a leaked `cd` or `umask` reaches a program's files only
+//! through the folder and umask its call records. File owners are not compared (every
+//! RUN is root in the sandbox), nor files a stage inherits (each stage replays on a fresh
+//! root). Exact mode fails every call of a program, never one alone. Bodies of `sh -c`,
 //! `bash -c`, `xargs`, `find -exec` are arguments of a stub, not replayed. USER does not
 //! change HOME, `$RANDOM` and `$$` are not fixed, bash stands in for dash and busybox
 //! (`echo` escapes differ), and a cache mount is modelled only in [`compare::cache`] (the
@@ -92,5 +104,6 @@ pub use oracle::{
     Config, Difference, Judgement, Mode, Oracle, Scenario, Stats, Verdict, parallel_map,
 };
 pub use sandbox::{INSTALL_BWRAP, Limits, Replay, SandboxError, Setup};
+pub use script::Fail;
 pub use tally::Tally;
-pub use trace::{Call, Event, Outcome, StageTrace};
+pub use trace::{Call, Event, FileKind, FileState, Outcome, StageTrace};

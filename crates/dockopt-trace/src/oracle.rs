@@ -1,5 +1,6 @@
 //! Comparing an original and a fixed Dockerfile: plan both, replay the stages that differ
-//! (nominally, then with one program at a time made to fail), compare in a [`Mode`].
+//! (nominally, then with one program at a time made to fail, or one call of it), compare
+//! in a [`Mode`].
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
@@ -12,6 +13,7 @@ use crate::compare::{Mismatch, Report, additive_counting, classify, exact};
 use crate::plan::{FilePlan, StagePlan, plan};
 use crate::sandbox::Replay;
 use crate::sandbox::{Limits, Sandbox, SandboxError, Setup};
+use crate::script::Fail;
 use crate::trace::{Outcome, StageTrace};
 
 /// How to compare (see [`crate::compare`]).
@@ -49,6 +51,14 @@ pub enum Scenario {
     Nominal,
     /// This program (by name, whatever its path) fails on every call.
     Fails(String),
+    /// One call of this program fails: its `original`th call (from 1, in the stage) on
+    /// the original side and its counterpart, the `fixed`th, on the fixed side (Additive
+    /// mode, when the fix changed how often the program is called).
+    FailsCall {
+        program: String,
+        original: usize,
+        fixed: usize,
+    },
 }
 
 impl fmt::Display for Scenario {
@@ -56,6 +66,14 @@ impl fmt::Display for Scenario {
         match self {
             Self::Nominal => f.write_str("nominal"),
             Self::Fails(p) => write!(f, "`{p}` fails"),
+            Self::FailsCall {
+                program,
+                original,
+                fixed,
+            } => write!(
+                f,
+                "only call #{original} of `{program}` fails (its counterpart, call #{fixed}, in the fixed file)"
+            ),
         }
     }
 }
@@ -94,13 +112,32 @@ pub struct Stats {
     pub stages_unchanged: usize,
     /// Stages that could not be replayed, with why.
     pub stages_skipped: Vec<String>,
-    /// Failure scenarios compared (besides the nominal one).
+    /// Failure scenarios compared (besides the nominal one), those that fail one call only
+    /// included.
     pub scenarios_run: usize,
-    /// Programs left out by the cap on scenarios.
+    /// Of `scenarios_run`: scenarios that fail one call of a program only (Additive mode,
+    /// where a fix changed how often it is called).
+    pub scenarios_nth: usize,
+    /// Failure scenarios not run because of a cap (programs past `max_scenarios`, calls
+    /// past `max_nth_calls`).
     pub scenarios_capped: usize,
-    /// Additive mode: programs called a different number of times on the two sides, whose
-    /// failure scenario is not compared.
-    pub scenarios_skipped: usize,
+    /// Programs past the `max_scenarios` cap.
+    pub programs_capped: usize,
+    /// Stages of a failure scenario not compared: background jobs wrote at the same time.
+    pub scenarios_racy: usize,
+    /// Additive mode: calls of the original with no counterpart in the fixed trace (a
+    /// cleanup a cache mount made pointless), never made to fail alone.
+    pub calls_unmatched: usize,
+    /// Additive mode: calls only the fixed file makes (no call of the original embeds in
+    /// them), in stages where the program's count changed, never made to fail: a fix may
+    /// add calls, and whether such a call can fail is the fix's own business.
+    pub calls_added_not_failed: usize,
+    /// Stage pairs (nominal replays) where a shell wrote, changed or removed a file on at
+    /// least one side: the file comparison had something to compare.
+    pub stages_with_files: usize,
+    /// Changed stages on a Windows base or with a non-POSIX SHELL (they run cmd or
+    /// PowerShell; the oracle cannot replay them).
+    pub non_posix_changed: Vec<String>,
     /// Additive mode: cleanups and cache flags of the original accepted as dropped because a
     /// cache mount holds what they empty (nominal scenario).
     pub cache_cleanups_allowed: usize,
@@ -148,8 +185,10 @@ impl fmt::Display for Verdict {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
     pub limits: Limits,
-    /// Failure scenarios per file at most.
+    /// Programs made to fail per file at most.
     pub max_scenarios: usize,
+    /// Additive mode: calls of one program in one stage made to fail one by one, at most.
+    pub max_nth_calls: usize,
     /// Discovery rounds at most (each replays both sides again with what they missed).
     pub max_rounds: usize,
 }
@@ -159,6 +198,7 @@ impl Default for Config {
         Self {
             limits: Limits::default(),
             max_scenarios: 40,
+            max_nth_calls: 8,
             max_rounds: 6,
         }
     }
@@ -209,7 +249,7 @@ impl Oracle {
         &self,
         stage: &StagePlan,
         setup: &Setup,
-        fail: Option<&str>,
+        fail: Option<&Fail>,
         stats: &mut Stats,
     ) -> Arc<Replay> {
         let key = hash_of(&(&stage.steps, setup, fail));
@@ -229,14 +269,13 @@ impl Oracle {
 
     /// Replays the stage pairs `stages` in one scenario, growing `setup` with what either
     /// side missed and replaying again until nothing is missing (or the round cap), so both
-    /// sides always run on the same setup. `fail_on(side, stage)` says whether the failing
-    /// program is called at all on that side (when not, the nominal replay is reused).
+    /// sides always run on the same setup. `fail_for(side, stage)` says which calls fail on
+    /// that side (`None`: none, and the nominal replay is reused).
     fn settle(
         &self,
         pairs: &[(usize, &StagePlan, &StagePlan)],
         setup: &mut Setup,
-        fail: Option<&str>,
-        fail_on: &dyn Fn(bool, usize) -> bool,
+        fail_for: &dyn Fn(bool, usize) -> Option<Fail>,
         stats: &mut Stats,
     ) -> (Traces, usize) {
         let mut rounds = 0;
@@ -244,10 +283,8 @@ impl Oracle {
             let mut traces = Traces::new();
             let mut missing = Setup::default();
             for &(i, o, f) in pairs {
-                let fo = fail.filter(|_| fail_on(false, i));
-                let ff = fail.filter(|_| fail_on(true, i));
-                let ro = self.replay(o, setup, fo, stats);
-                let rf = self.replay(f, setup, ff, stats);
+                let ro = self.replay(o, setup, fail_for(false, i).as_ref(), stats);
+                let rf = self.replay(f, setup, fail_for(true, i).as_ref(), stats);
                 missing.absorb(&ro.missing);
                 missing.absorb(&rf.missing);
                 traces.insert(i, (ro, rf));
@@ -278,7 +315,7 @@ impl Oracle {
         for stage in &p.stages {
             seed_functions(stage, &mut setup);
         }
-        let (traces, _) = self.settle(&pairs, &mut setup, None, &|_, _| false, &mut stats);
+        let (traces, _) = self.settle(&pairs, &mut setup, &|_, _| None, &mut stats);
         Ok(p.stages
             .iter()
             .map(|s| (s.clone(), traces.get(&s.index).map(|(a, _)| a.clone())))
@@ -389,7 +426,7 @@ impl Oracle {
         for (_, s, _) in &extra {
             seed_functions(s, &mut setup);
         }
-        let (nominal, rounds) = self.settle(&pairs, &mut setup, None, &|_, _| false, stats);
+        let (nominal, rounds) = self.settle(&pairs, &mut setup, &|_, _| None, stats);
         stats.extra_rounds = rounds;
         // Stages only one side has (Report mode) run on the same setup, nominally.
         let extra: Vec<(usize, Arc<Replay>, bool)> = extra
@@ -428,6 +465,10 @@ impl Oracle {
             .into_iter()
             .filter(|(i, _, _)| nominal.contains_key(i))
             .collect();
+        stats.stages_with_files = nominal
+            .values()
+            .filter(|(a, b)| !a.trace.files.is_empty() || !b.trace.files.is_empty())
+            .count();
         if mode == Mode::Report {
             let n = po.stages.len().max(pf.stages.len());
             let mut sides: Vec<(Option<&StageTrace>, Option<&StageTrace>)> = vec![(None, None); n];
@@ -478,48 +519,57 @@ impl Oracle {
                 });
             }
         }
-        // Failure scenarios: each program seen in the nominal traces, in order.
-        let mut programs: Vec<String> = Vec::new();
-        let mut counts: [BTreeMap<String, usize>; 2] = Default::default();
-        let mut called: BTreeMap<(bool, usize), BTreeMap<String, usize>> = BTreeMap::new();
-        for (i, (a, b)) in &nominal {
-            for (side, r) in [(false, a), (true, b)] {
-                let c = r.trace.program_counts();
-                for (p, n) in &c {
-                    *counts[usize::from(side)].entry(p.clone()).or_insert(0) += n;
-                }
-                for call in r.trace.calls() {
-                    if !programs.iter().any(|p| p == call.program()) {
-                        programs.push(call.program().to_owned());
-                    }
-                }
-                called.insert((side, *i), c);
-            }
-        }
-        stats.scenarios_capped = programs.len().saturating_sub(self.config.max_scenarios);
-        programs.truncate(self.config.max_scenarios);
         stats.cache_cleanups_allowed = allowed.get();
-        for program in &programs {
-            if mode == Mode::Additive && counts[0].get(program) != counts[1].get(program) {
-                stats.scenarios_skipped += 1;
-                continue;
-            }
-            let pairs_here: Vec<(usize, &StagePlan, &StagePlan)> = pairs
-                .iter()
-                .copied()
-                .filter(|(i, _, _)| {
-                    [false, true]
-                        .iter()
-                        .any(|side| called[&(*side, *i)].contains_key(program))
-                })
-                .collect();
-            let fail_on = |side: bool, i: usize| called[&(side, i)].contains_key(program.as_str());
+        let planned = self.plan_scenarios(mode, &nominal, stats);
+        for scenario in planned {
+            let (pairs_here, fail_for): (Vec<(usize, &StagePlan, &StagePlan)>, FailFor) =
+                match &scenario {
+                    Planned::Every { program, stages } => {
+                        let program = program.clone();
+                        let called = stages.clone();
+                        (
+                            pairs
+                                .iter()
+                                .copied()
+                                .filter(|(i, _, _)| stages.iter().any(|(j, _)| j == i))
+                                .collect(),
+                            Box::new(move |side, i| {
+                                called
+                                    .iter()
+                                    .find(|(j, _)| *j == i)
+                                    .filter(|(_, sides)| sides[usize::from(side)])
+                                    .map(|_| Fail::every(&program))
+                            }),
+                        )
+                    }
+                    Planned::Nth {
+                        program,
+                        stage,
+                        original,
+                        fixed,
+                    } => {
+                        let (program, k, j) = (program.clone(), *original, *fixed);
+                        (
+                            pairs
+                                .iter()
+                                .copied()
+                                .filter(|(i, _, _)| i == stage)
+                                .collect(),
+                            Box::new(move |side, _| {
+                                Some(Fail::nth(&program, if side { j } else { k }))
+                            }),
+                        )
+                    }
+                };
             let mut local = setup.clone();
-            let (traces, _) = self.settle(&pairs_here, &mut local, Some(program), &fail_on, stats);
+            let (traces, _) = self.settle(&pairs_here, &mut local, &*fail_for, stats);
             stats.scenarios_run += 1;
+            if matches!(scenario, Planned::Nth { .. }) {
+                stats.scenarios_nth += 1;
+            }
             for (i, (a, b)) in &traces {
                 if a.trace.interleaved || b.trace.interleaved {
-                    stats.scenarios_skipped += 1;
+                    stats.scenarios_racy += 1;
                     continue;
                 }
                 if let Outcome::Error(e) = &a.trace.outcome {
@@ -532,13 +582,137 @@ impl Oracle {
                     return Judgement::Different(Difference {
                         stage: *i,
                         lines: lines(*i),
-                        scenario: Scenario::Fails(program.clone()),
+                        scenario: scenario.scenario(),
                         mismatch,
                     });
                 }
             }
         }
         Judgement::Identical
+    }
+}
+
+/// Which calls a failure scenario makes fail on each side, by stage.
+type FailFor = Box<dyn Fn(bool, usize) -> Option<Fail>>;
+
+/// A failure scenario to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Planned {
+    /// Every call of `program` fails, in `stages` (index, and whether each side calls it).
+    Every {
+        program: String,
+        stages: Vec<(usize, [bool; 2])>,
+    },
+    /// Only the `original`th call of `program` in `stage` fails on the original side, and
+    /// its counterpart, the `fixed`th, on the fixed side.
+    Nth {
+        program: String,
+        stage: usize,
+        original: usize,
+        fixed: usize,
+    },
+}
+
+impl Planned {
+    fn program(&self) -> &str {
+        match self {
+            Self::Every { program, .. } | Self::Nth { program, .. } => program,
+        }
+    }
+
+    fn scenario(&self) -> Scenario {
+        match self {
+            Self::Every { program, .. } => Scenario::Fails(program.clone()),
+            Self::Nth {
+                program,
+                original,
+                fixed,
+                ..
+            } => Scenario::FailsCall {
+                program: program.clone(),
+                original: *original,
+                fixed: *fixed,
+            },
+        }
+    }
+}
+
+impl Oracle {
+    /// The failure scenarios of a comparison whose nominal traces agree: for each program
+    /// the traces call (in order of first call, at most `max_scenarios` programs), every
+    /// call fails in the stages where both sides call it equally often. In Additive mode,
+    /// in a stage where the counts differ (a fix added calls of it), each call of the
+    /// original fails alone instead (at most `max_nth_calls`), and on the fixed side the
+    /// call it embeds in. What is not run is counted in `stats`.
+    fn plan_scenarios(&self, mode: Mode, nominal: &Traces, stats: &mut Stats) -> Vec<Planned> {
+        let mut programs: Vec<String> = Vec::new();
+        for (a, b) in nominal.values() {
+            for call in a.trace.calls().chain(b.trace.calls()) {
+                if !programs.iter().any(|p| p == call.program()) {
+                    programs.push(call.program().to_owned());
+                }
+            }
+        }
+        let mut planned = Vec::new();
+        for program in &programs {
+            let mut every: Vec<(usize, [bool; 2])> = Vec::new();
+            for (i, (a, b)) in nominal {
+                let count = |t: &StageTrace| t.calls().filter(|c| c.program() == program).count();
+                let (n_o, n_f) = (count(&a.trace), count(&b.trace));
+                if n_o == 0 && n_f == 0 {
+                    continue;
+                }
+                if mode != Mode::Additive || n_o == n_f {
+                    every.push((*i, [n_o > 0, n_f > 0]));
+                    continue;
+                }
+                // Additive, and the fix added (or let go) calls of the program: fail each
+                // call of the original alone, and its counterpart on the fixed side.
+                let matched = crate::compare::embedding(&a.trace, &b.trace, &mut 0);
+                let of: Vec<(usize, &crate::trace::Call)> = a.trace.calls().enumerate().collect();
+                let fixed_calls: Vec<&crate::trace::Call> = b.trace.calls().collect();
+                let mut kept = 0;
+                for (k, (at, _)) in of
+                    .iter()
+                    .filter(|(_, c)| c.program() == program)
+                    .enumerate()
+                {
+                    let Some(to) = matched[*at] else {
+                        stats.calls_unmatched += 1;
+                        continue;
+                    };
+                    kept += 1;
+                    if k >= self.config.max_nth_calls {
+                        stats.scenarios_capped += 1;
+                        continue;
+                    }
+                    let fixed = fixed_calls[..=to]
+                        .iter()
+                        .filter(|c| c.program() == program)
+                        .count();
+                    planned.push(Planned::Nth {
+                        program: program.clone(),
+                        stage: *i,
+                        original: k + 1,
+                        fixed,
+                    });
+                }
+                stats.calls_added_not_failed += n_f.saturating_sub(kept);
+            }
+            if !every.is_empty() {
+                planned.push(Planned::Every {
+                    program: program.clone(),
+                    stages: every,
+                });
+            }
+        }
+        // The cap counts programs, in order of first call.
+        let allowed: Vec<&String> = programs.iter().take(self.config.max_scenarios).collect();
+        let before = planned.len();
+        planned.retain(|p| allowed.iter().any(|a| *a == p.program()));
+        stats.scenarios_capped += before - planned.len();
+        stats.programs_capped = programs.len().saturating_sub(self.config.max_scenarios);
+        planned
     }
 }
 
@@ -577,6 +751,12 @@ fn traced_pairs<'a>(
             stats
                 .stages_skipped
                 .push(format!("stage {}: {why}", o.index));
+            if o.non_posix || f.non_posix {
+                stats.non_posix_changed.push(format!(
+                    "stage {} (FROM at line {}): {why}",
+                    o.index, o.line
+                ));
+            }
             continue;
         }
         pairs.push((o.index, o, f));

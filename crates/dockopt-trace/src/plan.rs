@@ -70,6 +70,9 @@ pub struct StagePlan {
     /// Why the stage cannot be replayed (Windows base, non-POSIX SHELL, a substitution
     /// the oracle does not understand, ...).
     pub skip: Option<String>,
+    /// The stage runs cmd, PowerShell or another non-POSIX shell (a Windows base, or a
+    /// SHELL that is not sh or bash, also through `FROM <stage>`): no RUN of it is sh.
+    pub non_posix: bool,
     /// The text of the stage's instructions after FROM: tells whether a stage that cannot
     /// be replayed changed at all.
     pub source: String,
@@ -104,6 +107,7 @@ struct State {
     workdir: String,
     shell: Vec<String>,
     skip: Option<String>,
+    non_posix: bool,
 }
 
 impl State {
@@ -117,6 +121,7 @@ impl State {
             workdir: "/".into(),
             shell: vec!["/bin/sh".into(), "-c".into()],
             skip: None,
+            non_posix: false,
         }
     }
 
@@ -205,6 +210,7 @@ pub fn plan(text: &str) -> FilePlan {
             state.skip = skip.or(state.skip);
         } else if is_windows_image(&base) {
             state.skip = Some(format!("Windows base image {base}"));
+            state.non_posix = true;
         }
         let source = stage
             .instructions
@@ -220,6 +226,7 @@ pub fn plan(text: &str) -> FilePlan {
             steps: Vec::new(),
             step_lines: Vec::new(),
             skip: None,
+            non_posix: false,
             source,
         };
         for instruction in &stage.instructions {
@@ -232,6 +239,7 @@ pub fn plan(text: &str) -> FilePlan {
             }
         }
         plan.skip.clone_from(&state.skip);
+        plan.non_posix = state.non_posix;
         if plan.skip.is_some() {
             plan.steps.clear();
             plan.step_lines.clear();
@@ -308,6 +316,7 @@ fn apply(
                 .collect();
             let first = argv.first().ok_or("empty SHELL")?;
             if shell_dialect(first).is_none() {
+                state.non_posix = true;
                 return Err(format!("SHELL {first} is not a POSIX shell"));
             }
             state.shell = argv;
@@ -485,12 +494,16 @@ mod tests {
         let q = plan("FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN dir /w\n");
         assert!(!p.stages[0].same_replay(&q.stages[0]));
         assert!(q.stages[0].same_replay(&q.clone().stages[0]));
-        let p = plan("FROM debian\nSHELL [\"pwsh\", \"-c\"]\nRUN x\nFROM debian\nRUN y\n");
+        assert!(p.stages[0].non_posix);
+        let p = plan(
+            "FROM debian AS a\nSHELL [\"pwsh\", \"-c\"]\nRUN x\nFROM debian\nRUN y\nFROM a\nRUN z\n",
+        );
         assert!(p.stages[0].skip.as_deref().unwrap().contains("pwsh"));
+        assert!(p.stages[0].non_posix && !p.stages[1].non_posix && p.stages[2].non_posix);
         assert!(p.stages[0].steps.is_empty());
         assert_eq!(p.stages[1].skip, None);
         let p = plan("FROM debian\nENV A=${B/x/y}\nRUN x\n");
-        assert!(p.stages[0].skip.is_some());
+        assert!(p.stages[0].skip.is_some() && !p.stages[0].non_posix);
         assert!(plan("FROM a\nRUN x\0\n").rejected.is_some());
         assert!(plan("FROM a\nRUN <<EOF\nunterminated\n").rejected.is_some());
     }

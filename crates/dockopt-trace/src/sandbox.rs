@@ -24,10 +24,24 @@
 //! log, and returns what was missing: folders to create, paths where a stub file belongs.
 //! The caller replays both sides again with the union of what both sides missed, so the
 //! original and the fixed file always run on the same prepared root (see [`Setup`]).
+//!
+//! A missing path whose folder does not exist either is first given only its folder: bash
+//! says the same "No such file or directory" for `/opt/x/bin/tool` (a program named by
+//! path) and for `echo x > /opt/x/conf` (a redirection into a folder a stubbed `mkdir`
+//! was to create). With the folder there, the redirection succeeds and writes a file with
+//! the RUN's umask, as in a build; a program still missing gets its stub on the next round.
+//!
+//! # Files
+//!
+//! The host lists the root before and after the replay (the oracle's own mounts left out)
+//! and reports every path the replay created, changed or removed, with its type, mode,
+//! size and a content hash ([`FileState`]): what redirections wrote, where, with which
+//! umask. Folders and stubs the oracle placed count only when the replay changed them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash as _, Hasher as _};
 use std::io::Read as _;
-use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,8 +49,8 @@ use std::time::{Duration, Instant};
 
 use crate::expand::{clean_path, join_path};
 use crate::plan::{Action, StagePlan};
-use crate::script;
-use crate::trace::{Event, Outcome, StageTrace, parse_log};
+use crate::script::{self, Fail};
+use crate::trace::{Event, FileKind, FileState, Outcome, StageTrace, parse_log};
 
 /// Limits of one replay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,8 +157,12 @@ const SKELETON: &[&str] = &[
     "/media",
 ];
 
-/// Folders where no stub file or folder may be placed.
+/// Folders where no stub file or folder may be placed, and which the list of files a
+/// replay wrote leaves out (the oracle's mounts).
 const RESERVED: &[&str] = &["/oracle", "/proc", "/dev", "/sys"];
+
+/// Paths listed in a root at most (a loop writing files until the time limit is cut).
+const MAX_LISTED: usize = 20_000;
 
 /// Why the sandbox cannot run here.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -236,12 +254,14 @@ impl Sandbox {
             }],
             step_lines: vec![1],
             skip: None,
+            non_posix: false,
             source: String::new(),
         };
         let replay = self.run(&plan, &Setup::default(), None);
         let ok = replay.trace.outcome == Outcome::Ok
             && replay.trace.events.first() == Some(&Event::Output("ok\n".into()))
-            && replay.trace.calls().count() == 1;
+            && replay.trace.calls().count() == 1
+            && replay.trace.files.is_empty();
         if ok {
             Ok(())
         } else {
@@ -253,8 +273,8 @@ impl Sandbox {
         }
     }
 
-    /// Replays `stage` with `setup`, making `fail` (a program name) fail on every call.
-    pub fn run(&self, stage: &StagePlan, setup: &Setup, fail: Option<&str>) -> Replay {
+    /// Replays `stage` with `setup`, making the calls `fail` names fail.
+    pub fn run(&self, stage: &StagePlan, setup: &Setup, fail: Option<&Fail>) -> Replay {
         let n = REPLAYS.fetch_add(1, Ordering::Relaxed);
         let dir = self
             .scratch
@@ -271,6 +291,7 @@ impl Sandbox {
                 steps: Vec::new(),
                 cache_mounts: Vec::new(),
                 interleaved: false,
+                files: Vec::new(),
             },
             missing: Setup::default(),
             stderr: String::new(),
@@ -282,7 +303,7 @@ impl Sandbox {
         dir: &Path,
         stage: &StagePlan,
         setup: &Setup,
-        fail: Option<&str>,
+        fail: Option<&Fail>,
     ) -> Result<Replay, String> {
         let err = |e: std::io::Error| format!("{}: {e}", dir.display());
         let _ = std::fs::remove_dir_all(dir);
@@ -293,6 +314,7 @@ impl Sandbox {
             std::fs::create_dir_all(d).map_err(err)?;
         }
         Self::prepare_root(&root, stage, setup).map_err(err)?;
+        let before = list_root(&root, None, self.limits.trace_bytes);
         let functions: Vec<String> = setup.functions.iter().cloned().collect();
         let loader = format!("{}/{}", script::LIB_DIR, self.loader);
         let files = [
@@ -402,7 +424,9 @@ impl Sandbox {
                 read_small(&out.join("driver.err"))
             ))
         };
-        let missing = discover(&out, stage, &log.events);
+        let after = list_root(&root, Some(&before), self.limits.trace_bytes);
+        let files = changed_files(&before, &after);
+        let missing = discover(&root, &out, stage, &log.events);
         let stderr = log.current_step().map_or_else(String::new, |i| {
             let all = read_small_lossy(&out.join(format!("err.{i}")));
             let tail: Vec<&str> = all.lines().rev().take(8).collect();
@@ -415,6 +439,7 @@ impl Sandbox {
                 steps: log.steps,
                 cache_mounts: stage.steps.iter().map(|s| s.cache_mounts.clone()).collect(),
                 interleaved: log.interleaved,
+                files,
             },
             missing,
             stderr,
@@ -475,7 +500,8 @@ fn read_small(path: &Path) -> String {
 }
 
 /// What a replay found missing: programs to define as functions, stub files, folders.
-fn discover(out: &Path, stage: &StagePlan, events: &[Event]) -> Setup {
+/// `root` is the replay's root on the host, as the replay left it.
+fn discover(root: &Path, out: &Path, stage: &StagePlan, events: &[Event]) -> Setup {
     let mut found = Setup::default();
     let mut cwds: Vec<String> = Vec::new();
     let note_cwd = |cwd: &str, cwds: &mut Vec<String>| {
@@ -522,7 +548,7 @@ fn discover(out: &Path, stage: &StagePlan, events: &[Event]) -> Setup {
             let dir = matches!(builtin, Some("cd" | "pushd"));
             match (path.starts_with('/'), dir) {
                 (true, true) => insert_path(&mut found.dirs, path),
-                (true, false) => insert_path(&mut found.stubs, path),
+                (true, false) => insert_stub(root, &mut found, path),
                 (false, true) => relative_dirs.push(path.to_owned()),
                 (false, false) => relative_files.push(path.to_owned()),
             }
@@ -536,10 +562,129 @@ fn discover(out: &Path, stage: &StagePlan, events: &[Event]) -> Setup {
             insert_path(&mut found.dirs, &join_path(cwd, d));
         }
         for f in &relative_files {
-            insert_path(&mut found.stubs, &join_path(cwd, f));
+            insert_stub(root, &mut found, &join_path(cwd, f));
         }
     }
     found
+}
+
+/// A stub file at `path`, or first its folder when that is missing too (see the module
+/// documentation: a redirection into it then succeeds, a program gets its stub next round).
+fn insert_stub(root: &Path, found: &mut Setup, path: &str) {
+    let clean = clean_path(path);
+    let parent = match clean.rsplit_once('/') {
+        Some(("", _)) | None => "/",
+        Some((parent, _)) => parent,
+    };
+    if parent != "/" && !root.join(parent.trim_start_matches('/')).is_dir() {
+        insert_path(&mut found.dirs, parent);
+    } else {
+        insert_path(&mut found.stubs, path);
+    }
+}
+
+/// What the root held at one time: each path (in the sandbox) with its state and its
+/// modification time (to tell a file that was not touched without reading it).
+type Listing = BTreeMap<String, (FileState, i64, i64)>;
+
+/// Lists `root` (the oracle's mounts left out). Files whose type, mode, size and mtime are
+/// as in `before` keep `before`'s hash; others are read (at most `cap` bytes).
+fn list_root(root: &Path, before: Option<&Listing>, cap: u64) -> Listing {
+    let mut out = Listing::new();
+    let mut stack = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, inside)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if out.len() >= MAX_LISTED {
+                return out;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = format!("{inside}/{name}");
+            if RESERVED.contains(&path.as_str()) {
+                continue;
+            }
+            let host = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&host) else {
+                continue;
+            };
+            let kind = if meta.is_dir() {
+                FileKind::Dir
+            } else if meta.file_type().is_symlink() {
+                FileKind::Symlink
+            } else if meta.is_file() {
+                FileKind::File
+            } else {
+                FileKind::Other
+            };
+            let mode = meta.mode() & 0o7777;
+            let (size, mtime) = match kind {
+                FileKind::Dir => (0, (0, 0)),
+                _ => (meta.len(), (meta.mtime(), meta.mtime_nsec())),
+            };
+            let unchanged = before.and_then(|b| b.get(&path)).filter(|(s, sec, nsec)| {
+                s.kind == kind && s.mode == mode && s.size == size && (*sec, *nsec) == mtime
+            });
+            let hash = match (unchanged, kind) {
+                (Some((s, _, _)), _) => s.hash,
+                (None, FileKind::File) => hash_file(&host, cap),
+                (None, FileKind::Symlink) => std::fs::read_link(&host)
+                    .map(|t| hash_bytes(t.as_os_str().as_encoded_bytes()))
+                    .unwrap_or_default(),
+                (None, _) => 0,
+            };
+            if kind == FileKind::Dir {
+                stack.push((host, path.clone()));
+            }
+            let state = FileState {
+                path: path.clone(),
+                kind,
+                mode,
+                size,
+                hash,
+            };
+            out.insert(path, (state, mtime.0, mtime.1));
+        }
+    }
+    out
+}
+
+/// The paths the replay created, changed (type, mode, size or content) or removed.
+fn changed_files(before: &Listing, after: &Listing) -> Vec<FileState> {
+    let mut files: Vec<FileState> = after
+        .values()
+        .filter(|(state, _, _)| before.get(&state.path).is_none_or(|(b, _, _)| b != state))
+        .map(|(state, _, _)| state.clone())
+        .collect();
+    files.extend(
+        before
+            .keys()
+            .filter(|p| !after.contains_key(*p))
+            .map(|p| FileState {
+                path: p.clone(),
+                kind: FileKind::Removed,
+                mode: 0,
+                size: 0,
+                hash: 0,
+            }),
+    );
+    files.sort();
+    files
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+fn hash_file(path: &Path, cap: u64) -> u64 {
+    let mut bytes = Vec::new();
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(cap + 1).read_to_end(&mut bytes);
+    }
+    hash_bytes(&bytes)
 }
 
 fn insert_path(set: &mut BTreeSet<String>, path: &str) {

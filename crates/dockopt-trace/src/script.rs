@@ -30,6 +30,8 @@ use crate::trace::{END, START};
 pub const TRACE_PATH: &str = "/oracle/out/trace";
 /// The `cd`/`pushd` probe log: `PWD\0TARGET\0` for each folder a `cd` or `pushd` enters.
 pub const PROBE_PATH: &str = "/oracle/out/probe";
+/// The call counter of the program a replay makes fail on one call only.
+pub const COUNT_PATH: &str = "/oracle/out/count";
 /// The per-invocation scripts.
 pub const RUN_DIR: &str = "/oracle/run";
 /// bash itself.
@@ -58,37 +60,80 @@ fn ansi_c(s: &str) -> String {
 }
 
 /// The stub library: `__oracle_stub ARGV...` records one call and returns 0, or 1 when the
-/// program is the one this run makes fail.
+/// call is one that `fail` makes fail: every call of the program, or only its `nth` (counted
+/// from 1 over the whole replay, every RUN of the stage, in [`COUNT_PATH`]).
 ///
 /// The environment goes into the record as the text of `export -p` (one field; bash quotes
 /// every value on one line), which the host parses: enumerating variables in bash
 /// (`${!A*}` for each first letter) costs more than the rest of the stub ten times over.
-pub fn stub_library(fail: Option<&str>) -> String {
+pub fn stub_library(fail: Option<&Fail>) -> String {
+    let (program, nth) = fail.map_or(("", 0), |f| (f.program.as_str(), f.nth.unwrap_or(0)));
     format!(
         r#"# dockopt-trace: the stub every external program becomes.
-__oracle_fail={fail}
+__oracle_fail={program}
+__oracle_fail_nth={nth}
 __oracle_stub() {{
-    local - __oracle_x IFS=$' \t\n'
-    set +euxvf +o pipefail
+    local - __oracle_x __oracle_n=0 IFS=$' \t\n'
+    set +euxvfC +o pipefail
     if [[ -p /dev/stdin ]]; then
         while IFS= read -r -d '' __oracle_x; do :; done
     fi
     {{
         printf '%s\0' {start} call "$#" "$@" "${{PWD-}}"
+        builtin umask
+        printf '\0'
         export -p
         printf '\0%s\0' {end}
     }} >>{trace}
     if [[ -n $__oracle_fail && ${{1##*/}} == "$__oracle_fail" ]]; then
-        return 1
+        if [[ $__oracle_fail_nth == 0 ]]; then
+            return 1
+        fi
+        if [[ -r {count} ]]; then
+            read -r __oracle_n <{count}
+        fi
+        __oracle_n=$((__oracle_n + 1))
+        printf '%s\n' "$__oracle_n" >|{count}
+        if [[ $__oracle_n == "$__oracle_fail_nth" ]]; then
+            return 1
+        fi
     fi
     return 0
 }}
 "#,
-        fail = quote(fail.unwrap_or_default()),
+        program = quote(program),
         start = ansi_c(START),
         end = ansi_c(END),
         trace = TRACE_PATH,
+        count = COUNT_PATH,
     )
+}
+
+/// Which calls of a replay fail.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Fail {
+    /// The program, by name (`npm` matches `/usr/bin/npm` too).
+    pub program: String,
+    /// Only its nth call (from 1, counted over the replay); `None`: every call.
+    pub nth: Option<usize>,
+}
+
+impl Fail {
+    /// Every call of `program` fails.
+    pub fn every(program: &str) -> Self {
+        Self {
+            program: program.to_owned(),
+            nth: None,
+        }
+    }
+
+    /// Only the `nth` call (from 1) of `program` fails.
+    pub fn nth(program: &str, nth: usize) -> Self {
+        Self {
+            program: program.to_owned(),
+            nth: Some(nth),
+        }
+    }
 }
 
 /// bash's keywords and builtins: a stub function with such a name would replace them.
@@ -225,8 +270,9 @@ __oracle_stub "$0" "$@"
     )
 }
 
-/// The driver: runs each step in a fresh shell, in its folder, with its environment;
-/// stops at the first that fails. `trace_kib` caps every file the replay writes.
+/// The driver: runs each step in a fresh shell, in its folder, with its environment and
+/// the umask BuildKit gives every RUN (022, whatever the host's is); stops at the first
+/// that fails. `trace_kib` caps every file the replay writes.
 pub fn driver(steps: &[Step], loader: &str, trace_kib: u64) -> String {
     // Each RUN runs as its own process group (`set -m`), and the driver waits until no
     // process of the group is left before it writes the end mark: a background job of a
@@ -235,6 +281,7 @@ pub fn driver(steps: &[Step], loader: &str, trace_kib: u64) -> String {
     let mut out = format!(
         r#"exec </dev/null 2>/oracle/out/driver.err
 ulimit -f {trace_kib}
+umask {umask}
 set -m
 exec 8<> <(:)
 __oracle_mark() {{ printf '%s\0' {start} mark "$@" {end} >>{trace}; }}
@@ -245,6 +292,7 @@ __oracle_settle() {{
         start = ansi_c(START),
         end = ansi_c(END),
         trace = TRACE_PATH,
+        umask = crate::trace::DEFAULT_UMASK,
     );
     let bash = format!("{loader} --library-path {LIB_DIR} {BASH_PATH}");
     for (i, step) in steps.iter().enumerate() {
@@ -332,7 +380,10 @@ mod tests {
 
     #[test]
     fn scripts_hold_no_raw_framing_bytes() {
-        for text in [stub_library(Some("curl")), prelude(&["a".into()], true)] {
+        for text in [
+            stub_library(Some(&Fail::nth("curl", 2))),
+            prelude(&["a".into()], true),
+        ] {
             assert!(!text.contains('\u{1e}') && !text.contains('\u{1f}'));
         }
     }

@@ -21,10 +21,18 @@ pub struct Tally {
     pub reported: usize,
     pub report: Report,
     pub scenarios_run: usize,
+    pub scenarios_nth: usize,
     pub scenarios_capped: usize,
-    pub scenarios_skipped: usize,
+    pub programs_capped: usize,
+    pub scenarios_racy: usize,
+    pub calls_unmatched: usize,
+    pub calls_added_not_failed: usize,
+    /// Changed stages that run a non-POSIX shell (Windows base, SHELL), one line each.
+    pub non_posix_changed: Vec<String>,
     pub cache_cleanups_allowed: usize,
     pub stages_traced: usize,
+    /// Stage pairs where a shell wrote files (so files were compared).
+    pub stages_with_files: usize,
     pub stages_unchanged: usize,
     /// Stages not replayed, by reason.
     pub stages_skipped: BTreeMap<String, usize>,
@@ -85,10 +93,16 @@ impl Tally {
             reported: 0,
             report: Report::default(),
             scenarios_run: 0,
+            scenarios_nth: 0,
             scenarios_capped: 0,
-            scenarios_skipped: 0,
+            programs_capped: 0,
+            scenarios_racy: 0,
+            calls_unmatched: 0,
+            calls_added_not_failed: 0,
+            non_posix_changed: Vec::new(),
             cache_cleanups_allowed: 0,
             stages_traced: 0,
+            stages_with_files: 0,
             stages_unchanged: 0,
             stages_skipped: BTreeMap::new(),
             replays: 0,
@@ -115,10 +129,20 @@ impl Tally {
         }
         let s = &verdict.stats;
         self.scenarios_run += s.scenarios_run;
+        self.scenarios_nth += s.scenarios_nth;
         self.scenarios_capped += s.scenarios_capped;
-        self.scenarios_skipped += s.scenarios_skipped;
+        self.programs_capped += s.programs_capped;
+        self.scenarios_racy += s.scenarios_racy;
+        self.calls_unmatched += s.calls_unmatched;
+        self.calls_added_not_failed += s.calls_added_not_failed;
+        self.non_posix_changed.extend(
+            s.non_posix_changed
+                .iter()
+                .map(|why| format!("{}: {why}", verdict.file)),
+        );
         self.cache_cleanups_allowed += s.cache_cleanups_allowed;
         self.stages_traced += s.stages_traced;
+        self.stages_with_files += s.stages_with_files;
         self.stages_unchanged += s.stages_unchanged;
         for why in &s.stages_skipped {
             *self.stages_skipped.entry(reason_kind(why)).or_insert(0) += 1;
@@ -183,17 +207,30 @@ impl Tally {
         }
         let _ = write!(
             out,
-            "\n    stage pairs: {} replayed, {} unchanged (not replayed)",
-            self.stages_traced, self.stages_unchanged
+            "\n    stage pairs: {} replayed ({} where a shell wrote files), {} unchanged (not replayed)",
+            self.stages_traced, self.stages_with_files, self.stages_unchanged
         );
         for (why, n) in &self.stages_skipped {
             let _ = write!(out, "\n    changed stages not replayed {n}: {why}");
         }
         let _ = write!(
             out,
-            "\n    failure scenarios: {} run, {} over the cap, {} not compared (call counts differ)",
-            self.scenarios_run, self.scenarios_capped, self.scenarios_skipped
+            "\n    failure scenarios: {} run ({} of them fail a single call), {} over the cap \
+             ({} programs past it), {} stage replays not compared (background jobs)",
+            self.scenarios_run,
+            self.scenarios_nth,
+            self.scenarios_capped,
+            self.programs_capped,
+            self.scenarios_racy
         );
+        if self.calls_unmatched + self.calls_added_not_failed > 0 {
+            let _ = write!(
+                out,
+                "\n    never made to fail alone: {} calls of the original without a counterpart \
+                 (cleanups under a cache mount), {} calls only the fixed file makes",
+                self.calls_unmatched, self.calls_added_not_failed
+            );
+        }
         if self.cache_cleanups_allowed > 0 {
             let _ = write!(
                 out,

@@ -7,8 +7,12 @@
 //! file, so their order is kept. A record is a run of NUL-terminated fields that starts
 //! with the field [`START`] and ends with the field [`END`] (shell values cannot hold NUL,
 //! so the framing is unambiguous); whatever lies between records is standard output.
-//! Records are `call ARGC ARGV... CWD NAME=VALUE...` (one stubbed program) and
-//! `mark begin|end STEP [STATUS]` (the driver, around each RUN).
+//! Records are `call ARGC ARGV... CWD UMASK EXPORTS` (one stubbed program; EXPORTS is the
+//! text of `export -p`) and `mark begin|end STEP [STATUS]` (the driver, around each RUN).
+//!
+//! Besides the log, a replay reports the files the RUNs' shells created or changed
+//! ([`FileState`]): stubs write nothing, but redirections (`echo x > f`) do, in the folder
+//! and with the umask in effect.
 
 use std::fmt;
 use std::fmt::Write as _;
@@ -25,6 +29,9 @@ pub struct Call {
     pub argv: Vec<String>,
     /// `$PWD` when it ran.
     pub cwd: String,
+    /// The shell's umask when it ran (`0022` unless the script changed it): a leaked
+    /// `umask 077` changes the mode of every file the real program creates.
+    pub umask: String,
     /// The exported environment, sorted, without what the shell maintains itself (PWD,
     /// OLDPWD, SHLVL, `_`) and the oracle's own variables.
     pub env: Vec<(String, String)>,
@@ -44,7 +51,71 @@ pub fn program_of(argv0: &str) -> &str {
 
 impl fmt::Display for Call {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (in {})", shell_words(&self.argv), self.cwd)
+        write!(f, "{} (in {}", shell_words(&self.argv), self.cwd)?;
+        if self.umask != DEFAULT_UMASK {
+            write!(f, ", umask {}", self.umask)?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// The umask every RUN's shell starts with (BuildKit's, through runc).
+pub const DEFAULT_UMASK: &str = "0022";
+
+/// What a path is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    /// A FIFO, socket or device.
+    Other,
+    /// It existed before the replay and no longer does.
+    Removed,
+}
+
+impl FileKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Dir => "folder",
+            Self::Symlink => "symlink",
+            Self::Other => "special file",
+            Self::Removed => "removed",
+        }
+    }
+}
+
+/// A path of the replay's root that the replay created, changed or removed, in its final
+/// state. Folders carry no size or hash (their entries are listed themselves); a symlink's
+/// hash is its target's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileState {
+    /// Absolute path inside the sandbox.
+    pub path: String,
+    pub kind: FileKind,
+    /// Permission bits (with setuid, setgid and sticky).
+    pub mode: u32,
+    pub size: u64,
+    /// A hash of the content (not stable across processes; only compared within one).
+    pub hash: u64,
+}
+
+impl fmt::Display for FileState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            FileKind::Removed => write!(f, "{} removed", self.path),
+            FileKind::Dir => write!(f, "{} folder {:04o}", self.path, self.mode),
+            kind => write!(
+                f,
+                "{} {} {:04o}, {} bytes, content #{:016x}",
+                self.path,
+                kind.name(),
+                self.mode,
+                self.size,
+                self.hash
+            ),
+        }
     }
 }
 
@@ -142,6 +213,9 @@ pub struct StageTrace {
     /// Two processes wrote records at once (background jobs): the order of the records
     /// is not reliable, and a cut record was dropped.
     pub interleaved: bool,
+    /// The paths the replay created, changed or removed, sorted by path (the oracle's own
+    /// files and its unchanged stubs and folders left out).
+    pub files: Vec<FileState>,
 }
 
 impl StageTrace {
@@ -298,16 +372,23 @@ fn push_output(out: &mut ParsedLog, bytes: &[u8], step: usize) {
 /// Variables a record leaves out: the shell maintains them, or they are the oracle's.
 pub const EXCLUDED_VARS: [&str; 5] = ["PWD", "OLDPWD", "SHLVL", "_", "BASH_ENV"];
 
-/// `ARGC ARGV... CWD EXPORTS`, where EXPORTS is the text of `export -p`.
+/// `ARGC ARGV... CWD UMASK EXPORTS`, where UMASK is what the `umask` builtin printed and
+/// EXPORTS the text of `export -p`.
 fn parse_call(fields: &[String]) -> Option<Call> {
     let argc: usize = fields.first()?.parse().ok()?;
     let argv = fields.get(1..=argc)?.to_vec();
     let cwd = fields.get(argc + 1)?.clone();
-    let exports = fields.get(argc + 2).map_or("", String::as_str);
+    let umask = fields.get(argc + 2)?.trim().to_owned();
+    let exports = fields.get(argc + 3).map_or("", String::as_str);
     let mut env = parse_exports(exports);
     env.retain(|(k, _)| !EXCLUDED_VARS.contains(&k.as_str()) && !k.starts_with("__oracle"));
     env.sort();
-    Some(Call { argv, cwd, env })
+    Some(Call {
+        argv,
+        cwd,
+        umask,
+        env,
+    })
 }
 
 /// Reads bash's `export -p` (`declare -x NAME="value"`, or `export NAME=...` in POSIX
@@ -474,6 +555,7 @@ mod tests {
             "apt-get",
             "up date",
             "/",
+            "0022",
             "declare -x B=\"2\"\ndeclare -x A=\"x=y\"\ndeclare -x PWD=\"/\"\ndeclare -x E\n",
         ]));
         log.extend(record(&["mark", "end", "0", "0"]));
@@ -499,16 +581,16 @@ mod tests {
 
     #[test]
     fn a_cut_record_is_dropped() {
-        let mut log = record(&["call", "1", "a", "/"]);
-        log.extend_from_slice(&record(&["call", "1", "b", "/"])[..12]);
+        let mut log = record(&["call", "1", "a", "/", "0022"]);
+        log.extend_from_slice(&record(&["call", "1", "b", "/", "0022"])[..12]);
         let parsed = parse_log(&log);
         assert!(parsed.truncated);
         assert_eq!(parsed.events.len(), 1);
         // A record cut by another one is dropped, and said.
-        let mut log = record(&["call", "1", "a", "/"]);
+        let mut log = record(&["call", "1", "a", "/", "0022"]);
         log.truncate(log.len() - 12);
         log.extend(record(&["mark", "begin", "3"]));
-        log.extend(record(&["call", "1", "b", "/"]));
+        log.extend(record(&["call", "1", "b", "/", "0022"]));
         let parsed = parse_log(&log);
         assert!(parsed.interleaved && !parsed.truncated);
         assert_eq!(parsed.marks, [(3, None)]);
