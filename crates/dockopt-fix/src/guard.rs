@@ -39,7 +39,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use dockopt_shell::{Command, Script};
-use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, ShellPiece, TextRange};
+use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, TextRange};
 use similar::{Algorithm, DiffTag, capture_diff_slices};
 
 /// Commands are quoted in messages up to this many characters.
@@ -96,14 +96,8 @@ fn key(run: Instruction<'_>) -> String {
     flags.sort_unstable();
     let mut key = flags.join("\0");
     key.push_str("\0\0");
-    let file_text = run.file().text();
-    if let Some(pieces) = run.shell_pieces() {
-        for piece in &pieces {
-            match piece {
-                ShellPiece::File(range) => key.push_str(&file_text[range.range()]),
-                ShellPiece::Synthetic { text, .. } => key.push_str(text),
-            }
-        }
+    if let Some(source) = dockopt_shell::instruction_source(run) {
+        key.push_str(source.text());
         return key;
     }
     key.push('\0');

@@ -53,7 +53,7 @@ use std::time::{Duration, Instant};
 
 use tree_sitter::{ParseOptions, ParseState, Parser, Tree};
 
-pub use dockerfile::parse_instruction;
+pub use dockerfile::{instruction_source, parse_instruction};
 pub use model::{
     Assignment, Case, CaseItem, Command, CommandKind, Compound, Context, For, Function, Heredoc,
     If, IfBranch, List, ListItem, Node, OpKind, Operator, Other, Pipeline, Redirect, RedirectOp,

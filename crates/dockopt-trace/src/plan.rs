@@ -10,8 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use dockopt_shell::{Piece, ShellSource};
-use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, ShellPiece};
+use dockopt_syntax::{Dockerfile, Instruction, InstructionKind};
 
 use crate::expand::{expand_word, join_path};
 
@@ -322,7 +321,7 @@ fn apply(
             state.shell = argv;
         }
         InstructionKind::Run => {
-            let action = run_action(state, instruction, file)?;
+            let action = run_action(state, instruction)?;
             let cache_mounts = instruction
                 .flags()
                 .filter(|f| f.name() == "mount")
@@ -348,11 +347,7 @@ fn apply(
     Ok(())
 }
 
-fn run_action(
-    state: &State,
-    instruction: Instruction<'_>,
-    file: &Dockerfile,
-) -> Result<Action, String> {
+fn run_action(state: &State, instruction: Instruction<'_>) -> Result<Action, String> {
     if instruction.is_exec_form() {
         let argv = instruction
             .json_array()
@@ -362,20 +357,8 @@ fn run_action(
             .collect();
         return Ok(Action::Exec { argv });
     }
-    if let Some(pieces) = instruction.shell_pieces() {
-        let pieces: Vec<Piece<'_>> = pieces
-            .iter()
-            .map(|piece| match piece {
-                ShellPiece::File(range) => Piece::File(range.range()),
-                ShellPiece::Synthetic { text, anchor } => Piece::Synthetic {
-                    text,
-                    anchor: *anchor,
-                },
-            })
-            .collect();
-        let text = ShellSource::from_pieces(file.text(), &pieces)
-            .text()
-            .to_owned();
+    if let Some(source) = dockopt_shell::instruction_source(instruction) {
+        let text = source.text().to_owned();
         let posix = shell_dialect(&state.shell[0]).ok_or("not a POSIX shell")?;
         return Ok(Action::Shell {
             argv: state.shell.clone(),
