@@ -25,25 +25,12 @@ fn git(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn sources() -> Vec<PathBuf> {
-    let mut dirs =
-        vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../dockopt-syntax/tests/fixtures")];
-    if let Some(corpus) = std::env::var_os("DOCKOPT_CORPUS") {
-        // Relative to the workspace root, where the README's command runs.
-        dirs.push(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../..")
-                .join(corpus),
-        );
-    }
-    let mut files = Vec::new();
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "Dockerfile") {
-                files.push(path);
-            }
+    let fixtures = dockopt_testing::workspace_root().join("crates/dockopt-syntax/tests/fixtures");
+    let mut files = dockopt_testing::dockerfiles(&fixtures);
+    match dockopt_testing::corpus() {
+        Some(corpus) => files.extend(dockopt_testing::dockerfiles(&corpus)),
+        None => {
+            eprintln!("DOCKOPT_CORPUS not set: fix guarantees checked on the parser fixtures only");
         }
     }
     files.sort();

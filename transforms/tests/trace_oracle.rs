@@ -37,27 +37,6 @@ macro_rules! figures {
     }};
 }
 
-/// Every `*.Dockerfile` under `dir`, sorted.
-fn dockerfiles(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "Dockerfile") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The project's own files: fixtures (with their `context/` when there is one) and examples.
 fn project_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -202,14 +181,8 @@ fn dockopt_fixes_keep_what_each_run_does() {
         .unwrap_or_else(|e| panic!("the trace oracle cannot run: {e}; {INSTALL_BWRAP}"));
     let mut files = project_files(&root);
     let project = files.len();
-    if let Some(corpus) = std::env::var_os("DOCKOPT_CORPUS") {
-        let dir = root.join(corpus);
-        assert!(
-            dir.is_dir(),
-            "DOCKOPT_CORPUS={} is not a folder",
-            dir.display()
-        );
-        let corpus_files = dockerfiles(&dir);
+    if let Some(dir) = dockopt_testing::corpus() {
+        let corpus_files = dockopt_testing::dockerfiles(&dir);
         assert!(
             corpus_files.len() > 700,
             "expected the whole corpus under {}, found {} files",

@@ -3,21 +3,10 @@
 //! `DOCKOPT_CORPUS=../shared/corpus cargo bench -p dockopt-shell --bench corpus_throughput`
 //! Prints figures; asserts nothing about speed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const MEASURE_FOR: Duration = Duration::from_secs(3);
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read corpus folder") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            collect(&path, out);
-        } else if path.extension().is_some_and(|e| e == "Dockerfile") {
-            out.push(path);
-        }
-    }
-}
 
 /// Peak resident memory of this process so far, from /proc (Linux), in MiB.
 fn peak_rss_mib() -> Option<f64> {
@@ -41,18 +30,10 @@ fn throughput(mut work: impl FnMut() -> usize) -> (f64, usize) {
 }
 
 fn main() {
-    let dir = std::env::var_os("DOCKOPT_CORPUS").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dockopt-syntax/tests/fixtures"),
-        // A relative path is taken from the workspace root, where the command runs.
-        |d| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../..")
-                .join(d)
-        },
-    );
-    let mut paths = Vec::new();
-    collect(&dir, &mut paths);
-    paths.sort();
+    let dir = dockopt_testing::corpus().unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dockopt-syntax/tests/fixtures")
+    });
+    let paths = dockopt_testing::dockerfiles(&dir);
     let texts: Vec<String> = paths
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())

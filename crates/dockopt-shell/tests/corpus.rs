@@ -2,31 +2,12 @@
 //! command and word, the file text at its range, with Docker's continuations and comment
 //! lines taken out, is exactly that command or word, and its range is tight.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use dockopt_shell::{Script, Span, parse_instruction};
+use dockopt_testing::{corpus, dockerfiles};
 
-/// `DOCKOPT_CORPUS`, a relative path taken from the workspace root.
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("DOCKOPT_CORPUS")?;
-    Some(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../..")
-            .join(dir),
-    )
-}
 use dockopt_syntax::{Instruction, InstructionKind, ShellPiece, parse};
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            collect(&path, out);
-        } else if path.extension().is_some_and(|e| e == "Dockerfile") {
-            out.push(path);
-        }
-    }
-}
 
 /// The file text of `span.file`, keeping only the bytes that belong to the shell pieces.
 fn file_text_without_gaps(text: &str, pieces: &[ShellPiece], span: &Span) -> String {
@@ -103,9 +84,7 @@ fn every_corpus_run_command_is_at_its_range() {
         eprintln!("DOCKOPT_CORPUS not set: corpus shell check skipped");
         return;
     };
-    let mut files = Vec::new();
-    collect(Path::new(&dir), &mut files);
-    files.sort();
+    let files = dockerfiles(&dir);
     let mut tally = Tally {
         runs: 0,
         opaque: 0,
@@ -144,9 +123,7 @@ fn every_corpus_run_command_is_at_its_range() {
 #[ignore = "prints the opaque RUNs of the corpus for a person to read"]
 fn list_opaque_runs() {
     let dir = corpus().expect("DOCKOPT_CORPUS");
-    let mut files = Vec::new();
-    collect(Path::new(&dir), &mut files);
-    files.sort();
+    let files = dockerfiles(&dir);
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
         let file = parse(&text);

@@ -4,10 +4,8 @@
 //! The corpus is read through `DOCKOPT_CORPUS` (CI sets it); without it these tests say so
 //! and check the project's own fixtures only.
 
-mod common;
-
-use common::{corpus, dockerfiles};
 use dockopt_syntax::parse;
+use dockopt_testing::{corpus, dockerfiles};
 
 #[test]
 fn every_corpus_file_round_trips() {

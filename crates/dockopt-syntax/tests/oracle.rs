@@ -49,18 +49,16 @@
 //! the instructions compared and agreeing (whole files, then instructions alone), and the
 //! explained disagreements.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 
-use common::{corpus, dockerfiles};
 use dockerfile_parser::{
     BreakableString, BreakableStringComponent, Dockerfile as OracleFile,
     Instruction as OracleInstruction, ShellOrExecExpr, Span,
 };
 use dockopt_syntax::{Dockerfile, Instruction, parse};
+use dockopt_testing::{corpus, dockerfiles};
 
 /// Disagreements we have looked at and explained: the file (relative to the corpus), our
 /// instruction index (`None` for a file-level disagreement such as the instruction count),

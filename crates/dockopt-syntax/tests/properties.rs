@@ -8,8 +8,6 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-mod common;
-
 use dockopt_syntax::{Dockerfile, parse};
 use proptest::prelude::*;
 
@@ -164,9 +162,9 @@ fn atoms_text() -> impl Strategy<Value = String> {
 fn real_files() -> &'static Vec<String> {
     static FILES: OnceLock<Vec<String>> = OnceLock::new();
     FILES.get_or_init(|| {
-        let dir = common::corpus()
+        let dir = dockopt_testing::corpus()
             .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"));
-        let files: Vec<String> = common::dockerfiles(&dir)
+        let files: Vec<String> = dockopt_testing::dockerfiles(&dir)
             .iter()
             .filter_map(|p| std::fs::read_to_string(p).ok())
             .collect();
