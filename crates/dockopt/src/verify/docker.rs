@@ -268,15 +268,21 @@ impl Docker {
             .map_err(|e| format!("cannot run {}: {e}", self.bin.display()))?;
         let err = spawn_reader(child.stderr.take(), None);
         let stdout = child.stdout.take().ok_or("docker export: no output")?;
-        let counting = Counting {
+        let mut counting = Counting {
             inner: stdout,
             bytes: 0,
             progress,
         };
-        let result = listing(counting);
+        let result = listing(&mut counting);
         if result.is_err() {
             let _ = child.kill();
+        } else {
+            // The tar reader stops at the end-of-archive blocks, but docker export may still
+            // be writing the record's padding: closing the pipe now would kill it with
+            // SIGPIPE, a failure with nothing on stderr. Read the stream to its end.
+            let _ = std::io::copy(&mut counting, &mut std::io::sink());
         }
+        drop(counting);
         let status = child.wait().map_err(|e| e.to_string())?;
         let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
         if super::interrupted() {
