@@ -149,3 +149,114 @@ fn verify_proves_safe_and_unsafe_fixes_of_a_naive_dockerfile() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const APP_DOCKERFILE: &str = "FROM debian:bookworm-slim
+WORKDIR /app
+COPY app.sh ./
+ENV MODE=prod
+EXPOSE 8080
+CMD sh app.sh
+";
+
+/// A multi-stage rewrite of APP_DOCKERFILE that keeps the application: same files, ENV,
+/// EXPOSE and command (in exec form), a non-root user.
+const GOOD_REWRITE: &str = "FROM debian:bookworm-slim AS build
+WORKDIR /app
+COPY app.sh ./
+
+FROM debian:bookworm-slim
+RUN useradd --system --uid 10001 app
+WORKDIR /app
+COPY --from=build /app /app
+ENV MODE=prod
+EXPOSE 8080
+USER app
+CMD [\"sh\", \"app.sh\"]
+";
+
+/// Broken on purpose: the script is not copied, MODE has another value, EXPOSE is gone.
+const BAD_REWRITE: &str = "FROM debian:bookworm-slim AS build
+WORKDIR /app
+COPY app.sh ./
+
+FROM debian:bookworm-slim
+WORKDIR /app
+ENV MODE=dev
+CMD [\"sh\", \"app.sh\"]
+";
+
+#[test]
+#[ignore = "needs a Docker engine (tests/engine/up)"]
+fn against_accepts_an_equivalent_rewrite_and_names_the_culprits_of_a_broken_one() {
+    require_engine();
+    let dir = std::env::temp_dir().join(format!("dockopt-verify-against-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("rewrites")).unwrap();
+    std::fs::write(dir.join("Dockerfile"), APP_DOCKERFILE).unwrap();
+    std::fs::write(dir.join("app.sh"), APP).unwrap();
+    std::fs::write(dir.join("example.toml"), EXAMPLE).unwrap();
+    std::fs::write(dir.join("rewrites/good.Dockerfile"), GOOD_REWRITE).unwrap();
+    std::fs::write(dir.join("rewrites/bad.Dockerfile"), BAD_REWRITE).unwrap();
+    // The rewrites folder is part of the context: keep it out, as a user would.
+    std::fs::write(dir.join(".dockerignore"), "rewrites\n").unwrap();
+
+    let good = dir.join("rewrites/good.Dockerfile");
+    let (code, report, stderr) = verify(&dir, &["--against", good.to_str().unwrap()]);
+    let pretty = serde_json::to_string_pretty(&report).unwrap();
+    eprintln!("{stderr}\n{pretty}");
+    assert_eq!(code, Some(0), "{pretty}");
+    assert_eq!(report["verdict"], "ok");
+    assert_eq!(report["against"], good.to_str().unwrap());
+    assert_eq!(report["applied_fixes"], serde_json::json!([]));
+    let app = &report["app_check"];
+    assert_eq!(app["workdir"], "/app", "{pretty}");
+    assert_eq!(
+        app["named_files"],
+        serde_json::json!(["/app/app.sh"]),
+        "{pretty}"
+    );
+    // What the app checks add to the run (the probes run while the files are read).
+    assert!(app["seconds"].as_f64().unwrap() >= 0.0, "{pretty}");
+    assert!(app["probe_seconds"].as_f64().unwrap() > 0.0, "{pretty}");
+    assert!(
+        app["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("root to non-root")),
+        "{pretty}"
+    );
+    assert_eq!(report["fixed"]["smoke_ok"], true);
+
+    let bad = dir.join("rewrites/bad.Dockerfile");
+    let (code, report, _) = verify(&dir, &["--against", bad.to_str().unwrap()]);
+    let pretty = serde_json::to_string_pretty(&report).unwrap();
+    eprintln!("{pretty}");
+    assert_eq!(code, Some(1), "{pretty}");
+    assert_eq!(report["verdict"], "unexpected-differences", "{pretty}");
+    let unexpected = report["unexpected_differences"].as_array().unwrap();
+    let find = |kind: &str, field: &str, value: &str| {
+        unexpected
+            .iter()
+            .find(|d| d["kind"] == kind && d[field] == value)
+            .unwrap_or_else(|| panic!("no {kind} {field}={value}: {pretty}"))
+    };
+    let script = find("path", "path", "/app/app.sh");
+    assert_eq!(script["change"], "removed");
+    let mode = find("config", "key", "MODE");
+    assert_eq!(
+        (&mode["original"], &mode["fixed"]),
+        (&"prod".into(), &"dev".into())
+    );
+    let ports = find("config", "config", "ExposedPorts");
+    assert!(
+        ports["what"].as_str().unwrap().contains("8080/tcp missing"),
+        "{ports}"
+    );
+    assert_eq!(report["fixed"]["smoke_ok"], false);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("Dockerfile")).unwrap(),
+        APP_DOCKERFILE
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

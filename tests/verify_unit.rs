@@ -164,7 +164,123 @@ fn help_documents_the_json_and_the_exit_status() {
         "\"unexpected_differences\"",
         "rebuild_after_manifest_change_s",
         "cache mount target",
+        "--against",
+        "App-equivalence check",
+        "\"kind\"",
+        "\"library\"",
+        "no-engine",
     ] {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }
+}
+
+/// `verify --json ARGS`: (exit code, the one JSON object on stdout, stderr).
+fn verify_json(args: &[&str], dir: &Path) -> (Option<i32>, serde_json::Value, String) {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = verify(&all, dir);
+    let text = stdout(&out);
+    let value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("not one JSON object ({e}):\n{text}\n{}", stderr(&out)));
+    (out.status.code(), value, stderr(&out))
+}
+
+#[test]
+fn json_is_printed_when_no_engine_answers_or_the_input_is_bad() {
+    let dir = folder("json-always", &[("Dockerfile", NAIVE)]);
+    let (code, v, err) = verify_json(&["."], &dir);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(v["verdict"], "no-engine", "{v}");
+    assert_eq!(v["exit_code"], 2);
+    assert!(
+        v["messages"][0]
+            .as_str()
+            .unwrap()
+            .contains("no Docker engine answers"),
+        "{v}"
+    );
+    assert_eq!(v["changed"], true, "the fixes were computed: {v}");
+    assert!(!v["applied_fixes"].as_array().unwrap().is_empty(), "{v}");
+
+    for (args, needle) in [
+        (vec!["no-such-folder"], "no such file or folder"),
+        (
+            vec![".", "--select", "no-such-rule"],
+            "unknown rule no-such-rule",
+        ),
+        (
+            vec![".", "--against", "gone.Dockerfile"],
+            "gone.Dockerfile: no such file",
+        ),
+    ] {
+        let (code, v, _) = verify_json(&args, &dir);
+        assert_eq!(code, Some(2), "{args:?}");
+        assert_eq!(v["verdict"], "error", "{args:?}: {v}");
+        assert_eq!(v["exit_code"], 2);
+        let message = v["messages"][0].as_str().unwrap();
+        assert!(message.contains(needle), "{args:?}: {message}");
+        assert!(v["unexpected_differences"].as_array().unwrap().is_empty());
+        assert_eq!(v["compared"], false);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn against_takes_a_rewrite_and_no_fix_selection() {
+    let rewrite = "FROM debian:bookworm-slim\nCMD [\"echo\", \"hi\"]\n";
+    let dir = folder(
+        "against",
+        &[
+            ("Dockerfile", NAIVE),
+            ("rewrite.Dockerfile", rewrite),
+            ("same.Dockerfile", NAIVE),
+        ],
+    );
+    for flags in [
+        vec!["--unsafe-fixes"],
+        vec!["--select", "merge-runs"],
+        vec!["--ignore", "merge-runs"],
+        vec!["--extend-select", "merge-runs"],
+    ] {
+        let mut args = vec![".", "--against", "rewrite.Dockerfile"];
+        args.extend(&flags);
+        let out = verify(&args, &dir);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("--against verifies rewrite.Dockerfile as written and applies no fix")
+                && err.contains(flags[0]),
+            "{flags:?}: {err}"
+        );
+    }
+    let out = verify(&[".", "--against", "."], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--against .: no such file"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A rewrite that is the original's text: nothing to build, no engine needed.
+    let (code, v, err) = verify_json(&[".", "--against", "same.Dockerfile"], &dir);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(v["verdict"], "no-changes");
+    assert_eq!(v["against"], "same.Dockerfile");
+    assert_eq!(v["applied_fixes"], serde_json::json!([]));
+
+    // A real rewrite needs the engine: the report says what it verifies against.
+    let (code, v, _) = verify_json(&[".", "--against", "rewrite.Dockerfile"], &dir);
+    assert_eq!(code, Some(2));
+    assert_eq!(v["verdict"], "no-engine");
+    assert_eq!(v["against"], "rewrite.Dockerfile");
+    assert_eq!(v["applied_fixes"], serde_json::json!([]), "no fix loop");
+    let out = verify(&[".", "--against", "rewrite.Dockerfile"], &dir);
+    assert!(stdout(&out).is_empty());
+    assert!(stderr(&out).contains("no Docker engine answers"));
+    // The user's files are untouched.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("Dockerfile")).unwrap(),
+        NAIVE
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

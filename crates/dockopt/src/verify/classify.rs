@@ -2,7 +2,9 @@
 //!
 //! A difference is expected when some applied fix declared it: a path under one of its
 //! `disposable` or `paths` globs, a config field in its `config`, or anything at all when
-//! the fix changes the base image. Directories BuildKit leaves behind as the mount points
+//! the fix changes the base image. That last rule applies only where verify does not run
+//! the app-equivalence check (app.rs), which replaces it whenever the base image changes;
+//! [`Effects::cover_app_path`] and [`Effects::declared_config`] serve that check. Directories BuildKit leaves behind as the mount points
 //! of `RUN --mount` flags in the fixed Dockerfile are expected too, and so is build noise:
 //! content changes of files that differ between any two builds of one Dockerfile (logs
 //! with timestamps, ldconfig's cache, .pyc files), plus, with `--baseline`, every path
@@ -224,6 +226,100 @@ impl Effects {
                 }
             }
         }
+        self.cover_noise_or_mount(d)
+    }
+
+    /// Which fix explains a config difference (`key` None: a field no fix may declare).
+    pub fn cover_config(&self, key: Option<ConfigKey>) -> Option<Cover> {
+        self.fixes.iter().find_map(|fix| {
+            if fix.base_image {
+                Some(Cover {
+                    by: fix.rule.clone(),
+                    reason: "base image".into(),
+                })
+            } else {
+                let key = key?;
+                fix.config.contains(&key).then(|| Cover {
+                    by: fix.rule.clone(),
+                    reason: format!("config {key:?}"),
+                })
+            }
+        })
+    }
+}
+
+impl Effects {
+    /// The rule of the first applied fix (by round) that changes the base image.
+    pub fn base_image_rule(&self) -> Option<&str> {
+        self.fixes
+            .iter()
+            .find(|f| f.base_image)
+            .map(|f| f.rule.as_str())
+    }
+
+    /// Which fix that does not change the base image declares a config field: under the
+    /// app-equivalence check a base-image change covers no field by itself.
+    pub fn declared_config(&self, key: ConfigKey) -> Option<Cover> {
+        self.fixes
+            .iter()
+            .filter(|f| !f.base_image)
+            .find(|f| f.config.contains(&key))
+            .map(|f| Cover {
+                by: f.rule.clone(),
+                reason: format!("config {key:?}"),
+            })
+    }
+
+    /// Which declaration explains a difference of one of the application's files, under
+    /// the app-equivalence check: `tree` is the WORKDIR it lies under (None: a file the
+    /// command names). Build noise, `--baseline` paths and mount points as usual; then the
+    /// globs of fixes that do not change the base image, except that a glob rooted above
+    /// the application's folder (`/usr/**`) does not reach into it, a named file may only
+    /// change owner or mode, and so may the files of a fix that changes the user (its
+    /// paths are the ones it chowns).
+    pub fn cover_app_path(&self, d: &FsDifference, tree: Option<&str>) -> Option<Cover> {
+        if let Some(c) = self.cover_noise_or_mount(d) {
+            return Some(c);
+        }
+        // An owner or mode change is first the doing of a fix that changes the user.
+        let changes_user = |f: &&FixEffect| f.config.contains(&ConfigKey::User);
+        let ordered = self
+            .fixes
+            .iter()
+            .filter(changes_user)
+            .chain(self.fixes.iter().filter(|f| !changes_user(f)));
+        for fix in ordered.filter(|f| !f.base_image) {
+            let ownership_only = tree.is_none() || fix.config.contains(&ConfigKey::User);
+            if ownership_only && !d.is_owner_or_mode_only() {
+                continue;
+            }
+            for i in fix.set.matches(&d.path) {
+                let (glob, kind) = &fix.patterns[i];
+                let reaches = match (app_reach(glob, tree), d.change) {
+                    (Reach::None, _) | (Reach::WholeFolder, ChangeKind::Removed) => false,
+                    (Reach::WholeFolder, _) => {
+                        d.before
+                            .as_ref()
+                            .zip(d.after.as_ref())
+                            .is_some_and(|(a, b)| {
+                                a.kind.name() == b.kind.name() || d.is_content_only()
+                            })
+                    }
+                    (Reach::Specific, _) => true,
+                };
+                if reaches {
+                    return Some(Cover {
+                        by: fix.rule.clone(),
+                        reason: format!("{kind} {glob}"),
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// Mount points, `--baseline` paths and build noise (in that order).
+    fn cover_noise_or_mount(&self, d: &FsDifference) -> Option<Cover> {
         if d.is_dir_only() {
             for mount in &self.mounts {
                 let is_target = d.path == mount.path && d.change != ChangeKind::Removed;
@@ -260,23 +356,35 @@ impl Effects {
         }
         None
     }
+}
 
-    /// Which fix explains a config difference (`key` None: a field no fix may declare).
-    pub fn cover_config(&self, key: Option<ConfigKey>) -> Option<Cover> {
-        self.fixes.iter().find_map(|fix| {
-            if fix.base_image {
-                Some(Cover {
-                    by: fix.rule.clone(),
-                    reason: "base image".into(),
-                })
-            } else {
-                let key = key?;
-                fix.config.contains(&key).then(|| Cover {
-                    by: fix.rule.clone(),
-                    reason: format!("config {key:?}"),
-                })
-            }
-        })
+/// How far a declared glob reaches into the application's folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reach {
+    /// Rooted above it (`/usr/**` for `/usr/src/app`): system files, not the application's.
+    None,
+    /// The whole folder (`/app/**`, `.`): its files may change, but none may vanish.
+    WholeFolder,
+    /// Something named in it, or below it (`**/.git`, `/app/data/**`).
+    Specific,
+}
+
+fn app_reach(glob: &str, tree: Option<&str>) -> Reach {
+    let trimmed = glob.trim().trim_end_matches('/');
+    if matches!(trimmed, "" | "." | "./" | "**" | "./**" | "/**" | "*") {
+        return Reach::WholeFolder;
+    }
+    match (glob_root(trimmed), tree) {
+        (Some(root), Some(app)) if root == app => Reach::WholeFolder,
+        (Some(root), Some(app))
+            if root
+                .strip_prefix(app)
+                .is_some_and(|rest| rest.starts_with('/')) =>
+        {
+            Reach::Specific
+        }
+        (Some(_), Some(_)) => Reach::None,
+        _ => Reach::Specific,
     }
 }
 

@@ -296,6 +296,42 @@ impl Docker {
         Ok(listing)
     }
 
+    /// The content of one regular file of an image (at most `limit` bytes): `docker create`,
+    /// `docker cp ID:PATH -` (a tar of the file), `docker rm`. `path` should be a real path
+    /// (no symlink in it): `docker cp` does not follow a final symlink.
+    pub fn read_file(&self, tag: &str, path: &str, limit: u64) -> Result<Vec<u8>, String> {
+        let id = self.create(tag)?;
+        let result = (|| {
+            let out = self
+                .command(["cp", &format!("{id}:{path}"), "-"])
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", self.bin.display()))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "docker cp {path}: {}",
+                    tail(String::from_utf8_lossy(&out.stderr).trim(), 5)
+                ));
+            }
+            let mut archive = tar::Archive::new(out.stdout.as_slice());
+            let mut entries = archive.entries().map_err(|e| e.to_string())?;
+            let mut entry = entries
+                .next()
+                .ok_or_else(|| format!("docker cp {path}: an empty archive"))?
+                .map_err(|e| e.to_string())?;
+            if !entry.header().entry_type().is_file() {
+                return Err(format!("{path} is not a regular file"));
+            }
+            let mut bytes = Vec::new();
+            (&mut entry)
+                .take(limit)
+                .read_to_end(&mut bytes)
+                .map_err(|e| e.to_string())?;
+            Ok(bytes)
+        })();
+        self.remove_containers(&[id]);
+        result
+    }
+
     /// `docker rm -f -v ID...` (with the anonymous volumes of VOLUME lines), errors ignored.
     pub fn remove_containers(&self, ids: &[String]) {
         if !ids.is_empty() {

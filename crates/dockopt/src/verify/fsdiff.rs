@@ -239,6 +239,22 @@ impl FsDifference {
     }
 }
 
+impl FsDifference {
+    /// True when only the permission bits or the owner differ (same kind, content and link
+    /// target on both sides).
+    pub fn is_owner_or_mode_only(&self) -> bool {
+        match (&self.before, &self.after) {
+            (Some(a), Some(b)) => {
+                a.kind.effective() == b.kind.effective()
+                    && a.sha256 == b.sha256
+                    && (a.kind != EntryKind::Symlink || a.link == b.link)
+                    && (a.mode != b.mode || (a.uid, a.gid) != (b.uid, b.gid))
+            }
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Display for FsDifference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.path, self.what)

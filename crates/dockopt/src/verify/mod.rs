@@ -1,16 +1,20 @@
 //! `dockopt verify`: build the original and the fixed Dockerfile on a real engine and show
 //! that the fixes kept the image they promised to keep.
 //!
-//! Steps: fix in memory -> cold builds (`--no-cache`) of both -> rebuild timings after a
-//! source and a manifest change -> image config and size from `docker image inspect` ->
-//! file-system diff of `docker export`s -> smoke check -> every difference classified as
-//! expected (declared by an applied fix) or unexpected -> report -> images removed.
+//! Steps: fix in memory (or read the rewrite of `--against FILE`) -> cold builds
+//! (`--no-cache`) of both -> rebuild timings after a source and a manifest change -> image
+//! config and size from `docker image inspect` -> file-system diff of `docker export`s ->
+//! when the base image changes, the app-equivalence check (app.rs) with the dependency and
+//! library probes (probe/) -> smoke check -> every difference classified as expected
+//! (declared by an applied fix) or unexpected -> report -> images removed.
 
+mod app;
 mod classify;
 mod docker;
 mod example;
 mod fsdiff;
 mod inspect;
+mod probe;
 mod progress;
 mod report;
 
@@ -31,7 +35,7 @@ use docker::{BuildRun, Docker, tail};
 use example::{ExampleToml, Touched, comment_for};
 use inspect::{ImageFacts, config_differences, image_facts};
 use progress::Progress;
-use report::{AppliedJson, DiffItem, Report, Side, SmokeSpec, percent, seconds};
+use report::{AppCheck, AppliedJson, DiffItem, Report, Side, SmokeSpec, percent, seconds};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -41,11 +45,40 @@ pub fn interrupted() -> bool {
 }
 
 const JSON_HELP: &str = r#"Exit status: 0 when both images build, every difference is declared by an applied
-fix and the smoke checks pass (or none is declared); 1 when the fixed image differs in a
-way no fix declared, the fixed Dockerfile fails to build while the original builds, or
-the fixed image fails the smoke check the original passes; 2 when no engine answers, the
-original does not build or fails its own smoke check (1 wins when the fixed image also
+fix (or allowed by the app-equivalence check) and the smoke checks pass (or none is
+declared); 1 when the fixed image differs in a way no fix declared, the fixed Dockerfile
+fails to build while the original builds, or the fixed image fails the smoke check the
+original passes; 2 when no engine answers, the original does not build or fails its own
+smoke check, the probes could not read an image (1 wins when the fixed image also
 differs unexpectedly), or the input is bad.
+
+--against FILE verifies a rewritten Dockerfile (by hand, another tool, an assistant)
+against the original instead of dockopt's fixes: no fix is applied, FILE is built as it
+is with the same context, and everything below applies with "fixed" meaning FILE's
+image. Check a rewrite before you merge it.
+
+App-equivalence check: whenever the base image changes (a fix declares it, as
+multi-stage does, or --against), a base-image change no longer covers everything.
+Config: Cmd, Entrypoint, WorkingDir, ExposedPorts, Volumes, Healthcheck, StopSignal,
+OnBuild, and every Env variable and label the original Dockerfile sets must be equal
+unless a fix other than the base-image change declares the field (a shell-form command
+of plain words may become the same words in exec form; PATH may gain entries in front
+when the command's program still resolves to the same program); variables and labels
+only the original's base image set may differ, new ones may appear (both listed); the
+user may change only from root to non-root. Files: the original's WORKDIR tree (when its
+Dockerfile sets WORKDIR) and every file the command names (a script, jar, or the program
+itself when it is no interpreter, followed through sh -c, env, tini and
+docker-entrypoint.sh) must be there with the same content; mode and owner may change
+where a fix declares it or the user went from root to non-root; files added under the
+WORKDIR are build artefacts. When the command runs a compiled program (an ELF file, a
+java -jar jar, a .NET DLL) and the WORKDIR holds a compiled language's manifest (go.mod,
+Cargo.toml, Makefile, pom.xml, ...), the WORKDIR is its build folder: files missing there
+are allowed when they are build inputs, or for an ELF program when its bytes do not name
+them. Dependency folders the probes compare as packages (site-packages, node_modules,
+gems) are skipped file by file. Installed packages (Python, by running the command's
+interpreter; Node production dependencies; Ruby gems) must be there at the same
+versions, and every ELF file of the application and its dependency folders must find
+its shared libraries. Everything else comes with the base image.
 
 Files read from PATH/example.toml when present: smoke (argv after the image; [] runs
 its CMD), smoke_expect (a substring of stdout+stderr), source_file and manifest_file
@@ -54,9 +87,11 @@ one cached rebuild each, then the file is restored byte for byte, mtime included
 comment (the source file's comment prefix; the manifest's comes from its name, and
 JSON files get trailing whitespace instead). The context defaults to PATH.
 
---json prints one object:
+--json prints one object, also when the input is bad or no engine answers (then with
+"verdict" "error" or "no-engine", the reason in "messages" and exit status 2):
 {
-  "dockerfile": "examples/python-web/Dockerfile", "context": "examples/python-web",
+  "dockerfile": "examples/python-web/Dockerfile", "against": null | "FILE",
+  "context": "examples/python-web",
   "unsafe_fixes": false, "engine": "20.10.24", "changed": true,
   "applied_fixes": [{"rule", "title", "applicability": "safe"|"unsafe", "round", "summary"}],
   "original" / "fixed": {
@@ -73,21 +108,31 @@ JSON files get trailing whitespace instead). The context defaults to PATH.
   "expected_differences": {"count", "by_rule": {"rule": n},
                            "examples": {"rule": [difference, ...]}},
   "unexpected_differences": [difference, ...],
+  "app_check": null | {"because", "workdir", "program", "program_original",
+    "program_fixed" (real paths), "named_files", "compiled_program",
+    "dependency_folders", "notes": [...], "seconds", "probe_seconds"},
   "baseline_noisy_paths", "images_kept", "verdict", "messages": [...], "exit_code"
 }
-A difference is {"path": "/abs/path"} or {"config": "Cmd"}, with "change" (added,
+A difference has a "kind": "path" ({"path": "/abs/path"}), "config" ({"config": "Cmd"},
+with "key" for an Env variable or a label), "user" ({"config": "User"}), "package"
+({"package": "psycopg2"}) or "library" ({"path": the ELF file, "library": "libpq.so.5"});
+"original" and "fixed" give both values where they apply (a config value, a package's
+versions, where the original found the library; null: absent); "change" (added,
 removed, changed), "what" (e.g. "content (10 -> 12 bytes)", "mode 0644 -> 0755",
-"[\"/bin/sh\",\"-c\",\"x\"] -> [\"x\"]"), and for expected ones "covered_by" (a rule, or
-"cache mount target", or "build noise" for content changes of files written with
-timestamps or in random order (/var/log/**, /var/cache/ldconfig/aux-cache,
-**/__pycache__/*.pyc, **/.rustc_info.json, **/cargo/.global-cache) and for
-paths that differ between two cold builds of the original) and "reason" (e.g.
-"disposable /var/lib/apt/lists/**"). "baseline_noisy_paths" counts the paths that
-differed between the two builds of the original (null when it was built once:
---baseline=auto builds it again only when some difference is otherwise unexplained).
-Values that were not measured are null. "verdict" is one of ok, no-changes,
-unexpected-differences, fixed-build-failed, fixed-smoke-failed, original-build-failed,
-original-smoke-failed, interrupted, error."#;
+"[\"/bin/sh\",\"-c\",\"x\"] -> [\"x\"]", "needs libpq.so.5, not found in the image"), and
+for expected ones "covered_by" (a rule; "cache mount target"; "build noise" for content
+changes of files written with timestamps or in random order (/var/log/**,
+/var/cache/ldconfig/aux-cache, **/__pycache__/*.pyc, **/.rustc_info.json,
+**/cargo/.global-cache) and for paths that differ between two cold builds of the
+original; under the app-equivalence check also "app check" for what it allows,
+"dependency probe" for paths in dependency folders compared as packages, and the rule
+that changed the base image (or "rewrite") for files outside the application's) and
+"reason" (e.g. "disposable /var/lib/apt/lists/**"). "baseline_noisy_paths" counts the
+paths that differed between the two builds of the original (null when it was built
+once: --baseline=auto builds it again only when some path difference is otherwise
+unexplained). Values that were not measured are null. "verdict" is one of ok,
+no-changes, unexpected-differences, fixed-build-failed, fixed-smoke-failed,
+original-build-failed, original-smoke-failed, interrupted, no-engine, error."#;
 
 #[derive(Debug, Args)]
 #[command(after_long_help = JSON_HELP)]
@@ -98,6 +143,11 @@ pub struct VerifyArgs {
     /// The Dockerfile to verify (default: PATH/Dockerfile).
     #[arg(long, value_name = "FILE")]
     pub dockerfile: Option<PathBuf>,
+    /// Verify this rewritten Dockerfile against the original instead of dockopt's own
+    /// fixes (none is applied): built with the same context, compared by the
+    /// app-equivalence check. Check a rewrite before you merge it.
+    #[arg(long, value_name = "FILE")]
+    pub against: Option<PathBuf>,
     #[command(flatten)]
     pub selection: SelectionArgs,
     /// Also apply Unsafe fixes; their declared effects must still cover every difference.
@@ -142,8 +192,13 @@ pub enum BaselineMode {
 #[derive(Debug)]
 struct Plan {
     dockerfile: PathBuf,
+    /// `--against FILE`: built as it is, in place of the fixed Dockerfile.
+    against: Option<PathBuf>,
+    /// The original Dockerfile's text.
+    original_text: String,
     context: PathBuf,
     name: String,
+    /// The fixes (none with `--against`, whose text is the rewrite's).
     outcome: FixOutcome,
     /// The new text of the ignore file the build reads, when a fix changes it.
     ignore_text: Option<String>,
@@ -201,6 +256,35 @@ fn plan(args: &VerifyArgs) -> Result<Plan, String> {
         ));
     }
     let example = ExampleToml::read(&folder)?.unwrap_or_default();
+    if let Some(file) = &args.against {
+        let s = &args.selection;
+        let mut given = Vec::new();
+        if args.unsafe_fixes {
+            given.push("--unsafe-fixes");
+        }
+        if s.select.is_some() {
+            given.push("--select");
+        }
+        if !s.extend_select.is_empty() {
+            given.push("--extend-select");
+        }
+        if !s.ignore.is_empty() {
+            given.push("--ignore");
+        }
+        if !given.is_empty() {
+            return Err(format!(
+                "--against verifies {} as written and applies no fix, so {} cannot be used with it",
+                file.display(),
+                given.join(", ")
+            ));
+        }
+        if !file.is_file() {
+            return Err(format!(
+                "--against {}: no such file (the rewritten Dockerfile to verify)",
+                file.display()
+            ));
+        }
+    }
 
     let mut overrides = args.selection.overrides(args.unsafe_fixes)?;
     let finder = ConfigFinder::default();
@@ -217,15 +301,29 @@ fn plan(args: &VerifyArgs) -> Result<Plan, String> {
         settings = settings_for(&dockerfile, &finder, &overrides).map_err(|e| e.to_string())?;
     }
     let original = read_dockerfile(&dockerfile).map_err(|e| e.to_string())?;
-    let outcome = crate::fix::fix_text(&original, &settings, &dockerfile);
-    if let Some(refusal) = &outcome.refused {
-        return Err(crate::fix::refusal_message(
-            &dockerfile,
-            refusal,
-            "nothing to verify",
-        ));
-    }
-    let ignore_text = ignore_change(&dockerfile, &context, &outcome)?;
+    let (outcome, ignore_text) = if let Some(file) = &args.against {
+        let text = read_dockerfile(file).map_err(|e| format!("--against {e}"))?;
+        let outcome = FixOutcome {
+            text,
+            applied: Vec::new(),
+            rounds: 0,
+            remaining: Vec::new(),
+            file_changes: Vec::new(),
+            refused: None,
+        };
+        (outcome, None)
+    } else {
+        let outcome = crate::fix::fix_text(&original, &settings, &dockerfile);
+        if let Some(refusal) = &outcome.refused {
+            return Err(crate::fix::refusal_message(
+                &dockerfile,
+                refusal,
+                "nothing to verify",
+            ));
+        }
+        let ignore_text = ignore_change(&dockerfile, &context, &outcome)?;
+        (outcome, ignore_text)
+    };
 
     let mut touches = Vec::new();
     let declared = [
@@ -267,6 +365,8 @@ fn plan(args: &VerifyArgs) -> Result<Plan, String> {
     Ok(Plan {
         name: image_name(&folder),
         dockerfile,
+        against: args.against.clone(),
+        original_text: original,
         context,
         outcome,
         ignore_text,
@@ -402,19 +502,46 @@ fn display(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
 
+/// A report for a run that stopped before building: bad input (`error`) or no engine
+/// (`no-engine`). Printed only with `--json` (the text report goes to stderr as a message).
+fn early_stop(args: &VerifyArgs, verdict: &str, message: &str) -> Outcome {
+    eprintln!("error: {message}");
+    if args.json {
+        let report = Report {
+            dockerfile: display(args.dockerfile.as_deref().unwrap_or(&args.path)),
+            against: args.against.as_deref().map(display),
+            context: args
+                .selection
+                .context
+                .as_deref()
+                .map_or_else(String::new, display),
+            unsafe_fixes: args.unsafe_fixes,
+            images_kept: args.keep_images,
+            verdict: verdict.into(),
+            messages: vec![format!("error: {message}")],
+            ..Report::default()
+        };
+        return finish(args, &report, Outcome::Error);
+    }
+    Outcome::Error
+}
+
 pub fn run(args: &VerifyArgs) -> Outcome {
     let plan = match plan(args) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Outcome::Error;
-        }
+        Err(e) => return early_stop(args, "error", &e),
+    };
+    let changed = if plan.against.is_some() {
+        plan.outcome.text != plan.original_text
+    } else {
+        plan.outcome.is_changed()
     };
     let mut report = Report {
         dockerfile: display(&plan.dockerfile),
+        against: plan.against.as_deref().map(display),
         context: display(&plan.context),
         unsafe_fixes: args.unsafe_fixes,
-        changed: plan.outcome.is_changed(),
+        changed,
         applied_fixes: plan
             .outcome
             .applied
@@ -447,19 +574,27 @@ pub fn run(args: &VerifyArgs) -> Outcome {
     }
     if !report.changed {
         report.verdict = "no-changes".into();
-        report
-            .messages
-            .push("No fix applies; nothing to build or compare.".into());
+        report.messages.push(if plan.against.is_some() {
+            "The rewrite is the same text as the original; nothing to build or compare.".into()
+        } else {
+            "No fix applies; nothing to build or compare.".into()
+        });
         return finish(args, &report, Outcome::Clean);
     }
     let docker = Docker::new();
     match docker.server_version() {
         Ok(version) => report.engine = Some(version),
         Err(e) => {
-            eprintln!(
-                "error: no Docker engine answers ({} info: {e}); start one, e.g. `eval \"$(tests/engine/up)\"`, or set DOCKER_HOST",
+            let message = format!(
+                "no Docker engine answers ({} info: {e}); start one, e.g. `eval \"$(tests/engine/up)\"`, or set DOCKER_HOST",
                 docker.bin().display()
             );
+            eprintln!("error: {message}");
+            if args.json {
+                report.verdict = "no-engine".into();
+                report.messages.push(format!("error: {message}"));
+                return finish(args, &report, Outcome::Error);
+            }
             return Outcome::Error;
         }
     }
@@ -493,10 +628,13 @@ fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) 
     let tag = |what: &str| format!("dockopt-verify/{}-{what}:{pid}", plan.name);
     let has_smoke = plan.smoke.is_some();
     let baseline = usize::from(args.baseline == BaselineMode::Always);
+    let app_mode =
+        plan.against.is_some() || plan.outcome.applied.iter().any(|f| f.effect.base_image);
     let steps = 2
         + 2 * plan.touches.len()
         + 1
         + 2
+        + usize::from(app_mode)
         + 2 * baseline
         + if has_smoke { 2 } else { 0 }
         + usize::from(!args.keep_images);
@@ -508,15 +646,22 @@ fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) 
         keep_images: args.keep_images,
         temp_dir: None,
     };
-    let (temp_dir, fixed_file) = match write_fixed(plan) {
-        Ok(x) => x,
-        Err(e) => {
-            report.verdict = "error".into();
-            report.messages.push(format!("error: {e}"));
-            return Outcome::Error;
+    let fixed_file = if let Some(file) = &plan.against {
+        // Built where it is, so its own NAME.dockerignore applies as in `docker build -f`.
+        file.clone()
+    } else {
+        match write_fixed(plan) {
+            Ok((temp_dir, file)) => {
+                cleanup.temp_dir = Some(temp_dir);
+                file
+            }
+            Err(e) => {
+                report.verdict = "error".into();
+                report.messages.push(format!("error: {e}"));
+                return Outcome::Error;
+            }
         }
     };
-    cleanup.temp_dir = Some(temp_dir);
     let files = [("original", plan.dockerfile.clone()), ("fixed", fixed_file)];
 
     // Cold builds.
@@ -629,6 +774,16 @@ fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) 
         .zip(i64::try_from(facts[0].layers).ok())
         .map(|(after, before)| after - before);
 
+    // The dependency and library probes read both images too: they run while the files
+    // are read.
+    let probes = app_mode.then(|| {
+        ProbeRun::start(
+            docker,
+            [sides[0].tag.clone(), sides[1].tag.clone()],
+            [facts[0].clone(), facts[1].clone()],
+        )
+    });
+
     // File systems.
     let mut listings = Vec::new();
     for side in &sides {
@@ -646,13 +801,42 @@ fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) 
     };
     let fs_differences = fsdiff::compare(&listings[0], &listings[1]);
     let config = config_differences(&facts[0], &facts[1]);
-    classify_into(report, &effects, &fs_differences, &config);
+    let mut incomplete = None;
+    let app = if let Some(probes) = probes {
+        let state = app_check(
+            plan,
+            docker,
+            probes,
+            &effects,
+            [&sides[0].tag, &sides[1].tag],
+            [&facts[0], &facts[1]],
+            [&listings[0], &listings[1]],
+            &fs_differences,
+            &mut progress,
+        );
+        if interrupted() {
+            return stop_interrupted(report, sides);
+        }
+        if let Some(e) = &state.probe_error {
+            report.messages.push(format!(
+                "error: the dependency and library probes failed, so installed packages and shared libraries were not compared: {e}"
+            ));
+            incomplete = Some("the dependency and library probes failed");
+        }
+        Some(state)
+    } else {
+        None
+    };
+    classify_into(report, &effects, &fs_differences, &config, app.as_ref());
     report.compared = true;
 
     // A second cold build of the original: what differs between its two builds is noise.
     let wants_baseline = match args.baseline {
         BaselineMode::Always => true,
-        BaselineMode::Auto => !report.unexpected_differences.is_empty(),
+        BaselineMode::Auto => report
+            .unexpected_differences
+            .iter()
+            .any(|d| d.kind == "path"),
         BaselineMode::Never => false,
     };
     if wants_baseline {
@@ -685,7 +869,7 @@ fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) 
                         .collect();
                     report.baseline_noisy_paths = Some(noisy.len());
                     effects = effects.with_baseline(noisy);
-                    classify_into(report, &effects, &fs_differences, &config);
+                    classify_into(report, &effects, &fs_differences, &config, app.as_ref());
                 }
                 Err(_) if interrupted() => return stop_interrupted(report, sides),
                 Err(e) => report.messages.push(format!("warning: no baseline: {e}")),
@@ -753,12 +937,23 @@ fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) 
     let mut verdicts = Vec::new();
     if !report.unexpected_differences.is_empty() {
         verdicts.push("unexpected-differences");
-        report.messages.push(format!(
-            "{} difference{} no applied fix declared ({}): a fix changed the image without saying so.",
-            report.unexpected_differences.len(),
-            if report.unexpected_differences.len() == 1 { "" } else { "s" },
-            if safe_only { "Safe fixes only" } else { "Safe and Unsafe fixes" }
-        ));
+        let n = report.unexpected_differences.len();
+        let s = if n == 1 { "" } else { "s" };
+        report.messages.push(if plan.against.is_some() {
+            format!(
+                "{n} difference{s} the app-equivalence check does not allow: the rewrite changes the application (each difference names its culprit)."
+            )
+        } else if app.is_some() {
+            format!(
+                "{n} difference{s} no applied fix declared and the app-equivalence check does not allow ({}): the fixes changed the application.",
+                if safe_only { "Safe fixes only" } else { "Safe and Unsafe fixes" }
+            )
+        } else {
+            format!(
+                "{n} difference{s} no applied fix declared ({}): a fix changed the image without saying so.",
+                if safe_only { "Safe fixes only" } else { "Safe and Unsafe fixes" }
+            )
+        });
     }
     if original_smoke == Some(true) && fixed_smoke == Some(false) {
         verdicts.push("fixed-smoke-failed");
@@ -770,6 +965,13 @@ fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) 
         report.verdict = first.into();
         return Outcome::Findings;
     }
+    if let Some(why) = incomplete {
+        report.verdict = "error".into();
+        report.messages.push(format!(
+            "Could not tell: {why}; no difference was found in what was compared."
+        ));
+        return Outcome::Error;
+    }
     if original_smoke == Some(false) {
         report.verdict = "original-smoke-failed".into();
         report.messages.push(
@@ -779,11 +981,214 @@ fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) 
         return Outcome::Error;
     }
     report.verdict = "ok".into();
-    report.messages.push(
-        "OK: both images build, every difference is one an applied fix declared, and the smoke checks pass (or none is declared)."
-            .into(),
-    );
+    report.messages.push(if plan.against.is_some() {
+        "OK: both images build, the application's config, files, packages and libraries are the same (every difference is allowed by the app-equivalence check), and the smoke checks pass (or none is declared).".into()
+    } else if app.is_some() {
+        "OK: both images build, every difference is one an applied fix declared or the app-equivalence check allows, and the smoke checks pass (or none is declared).".into()
+    } else {
+        "OK: both images build, every difference is one an applied fix declared, and the smoke checks pass (or none is declared).".into()
+    });
     Outcome::Clean
+}
+
+/// The dependency and library probes, run in a thread of their own while verify reads the
+/// files of both images. Joined when dropped, so no probe container outlives the run.
+#[derive(Debug)]
+struct ProbeRun {
+    handle: Option<std::thread::JoinHandle<Result<probe::ProbeReport, String>>>,
+}
+
+impl ProbeRun {
+    fn start(docker: &Docker, tags: [String; 2], facts: [ImageFacts; 2]) -> Self {
+        let docker = docker.clone();
+        let handle = std::thread::spawn(move || {
+            probe::compare_images(
+                &docker,
+                probe::ProbeTarget {
+                    tag: &tags[0],
+                    facts: &facts[0],
+                },
+                probe::ProbeTarget {
+                    tag: &tags[1],
+                    facts: &facts[1],
+                },
+            )
+        });
+        Self {
+            handle: Some(handle),
+        }
+    }
+
+    fn wait(mut self) -> Result<probe::ProbeReport, String> {
+        self.handle.take().map_or_else(
+            || Err("the probes did not start".into()),
+            |h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("the probes panicked".into()))
+            },
+        )
+    }
+}
+
+impl Drop for ProbeRun {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// What the app-equivalence check found that does not depend on the baseline.
+#[derive(Debug)]
+struct AppState {
+    because: String,
+    spec: app::AppSpec,
+    /// Wall time so far (the probes, reading the program, the config rules).
+    seconds: f64,
+    probe_seconds: Option<f64>,
+    base_by: String,
+    root_to_non_root: bool,
+    /// Config, program and probe differences, classified.
+    items: Vec<DiffItem>,
+    probe_error: Option<String>,
+}
+
+/// The app-equivalence check's work that needs the engine or both images: the probes'
+/// results, the application spec, the program's bytes when they decide something, the
+/// config rules. The file rules run in [`classify_into`], which fills `report.app_check`.
+/// Its time counts from here: the probes ran while the files were read, so only what is
+/// left of them adds to the run.
+#[allow(clippy::too_many_arguments)]
+fn app_check(
+    plan: &Plan,
+    docker: &Docker,
+    probes: ProbeRun,
+    effects: &Effects,
+    tags: [&str; 2],
+    facts: [&ImageFacts; 2],
+    listings: [&fsdiff::Listing; 2],
+    fs: &[fsdiff::FsDifference],
+    progress: &mut Progress,
+) -> AppState {
+    let started = std::time::Instant::now();
+    progress.begin("app check: installed packages and shared libraries of both images");
+    let probes = probes.wait();
+    progress.end(&match &probes {
+        Ok(p) => format!("{} findings", p.findings.len()),
+        Err(_) => "FAILED".to_string(),
+    });
+    let base_by = if plan.against.is_some() {
+        "rewrite".to_string()
+    } else {
+        effects
+            .base_image_rule()
+            .unwrap_or("base image")
+            .to_string()
+    };
+    let dockerfile = app::dockerfile_facts(&plan.original_text);
+    let views = [
+        app::ImageView {
+            listing: listings[0],
+            facts: facts[0],
+        },
+        app::ImageView {
+            listing: listings[1],
+            facts: facts[1],
+        },
+    ];
+    let mut spec = app::AppSpec::new(&views[0], &views[1], &dockerfile);
+    let mut notes = Vec::new();
+    let mut items = Vec::new();
+    let mut probe_error = None;
+    let mut probe_seconds = None;
+    match &probes {
+        Ok(p) => {
+            spec.covered.clone_from(&p.covered);
+            items.extend(p.findings.iter().map(finding_item));
+            probe_seconds = Some(seconds(p.seconds));
+            notes.extend(p.notes.iter().cloned());
+            if !p.steps.is_empty() {
+                notes.push(format!(
+                    "probe steps: {}",
+                    p.steps
+                        .iter()
+                        .map(|(s, t)| format!("{s} {t:.1} s"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        Err(e) => probe_error = Some(e.clone()),
+    }
+    let mut program_bytes: Option<Vec<u8>> = None;
+    let mut read_notes = Vec::new();
+    spec.find_compiled(listings[0], &mut |path| match docker.read_file(
+        tags[0],
+        path,
+        app::MAX_PROGRAM_BYTES,
+    ) {
+        Ok(bytes) => {
+            let elf = bytes.starts_with(b"\x7fELF");
+            program_bytes = Some(bytes);
+            elf
+        }
+        Err(e) => {
+            read_notes.push(format!("could not read {path} from the original: {e}"));
+            false
+        }
+    });
+    notes.append(&mut read_notes);
+    if spec.needs_program_bytes(fs)
+        && let Some(bytes) = &program_bytes
+    {
+        spec.set_program_bytes(bytes);
+    }
+    let user = |f: &ImageFacts| {
+        f.config
+            .get("User")
+            .and_then(|u| u.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let is_root = |u: &str| {
+        let name = u.split(':').next().unwrap_or_default();
+        name.is_empty() || name == "root" || name == "0"
+    };
+    let (ua, ub) = (user(facts[0]), user(facts[1]));
+    let root_to_non_root = is_root(&ua) && !is_root(&ub);
+    let ctx = app::Context {
+        base_by: &base_by,
+        root_to_non_root,
+    };
+    let mut config_notes = Vec::new();
+    items.extend(app::program_items(&spec, listings[0], listings[1]));
+    items.extend(app::classify_config(
+        &spec,
+        effects,
+        &ctx,
+        &dockerfile,
+        &views[0],
+        &views[1],
+        &mut config_notes,
+    ));
+    let mut all_notes = spec.notes.clone();
+    all_notes.extend(config_notes);
+    all_notes.extend(notes);
+    spec.notes = all_notes;
+    AppState {
+        because: if plan.against.is_some() {
+            "--against: the rewrite is compared as an application".to_string()
+        } else {
+            format!("{base_by} changes the base image")
+        },
+        spec,
+        base_by,
+        root_to_non_root,
+        items,
+        probe_error,
+        seconds: started.elapsed().as_secs_f64(),
+        probe_seconds,
+    }
 }
 
 /// `docker create` + `docker export` of one image into a listing; the container goes again.
@@ -808,45 +1213,134 @@ fn read_files(
     listing
 }
 
+/// A probe finding as a difference of the report.
+fn finding_item(f: &probe::Finding) -> DiffItem {
+    let mut item = DiffItem {
+        kind: f.kind.name().to_string(),
+        original: Some(report::value(f.original.as_deref())),
+        fixed: Some(report::value(f.fixed.as_deref())),
+        change: if f.fixed.is_none() {
+            "removed"
+        } else {
+            "changed"
+        }
+        .into(),
+        what: f.detail.clone(),
+        ..DiffItem::default()
+    };
+    match f.kind {
+        probe::FindingKind::Package => item.package = Some(f.subject.clone()),
+        probe::FindingKind::Library => {
+            item.path = Some(f.subject.clone());
+            item.library = library_named(&f.detail);
+        }
+    }
+    item
+}
+
+/// The library a probe's library finding names: "needs libpq.so.5, not found" or "needs
+/// its loader /lib64/ld-linux-x86-64.so.2 (...)".
+fn library_named(detail: &str) -> Option<String> {
+    let rest = detail
+        .strip_prefix("needs its loader ")
+        .or_else(|| detail.strip_prefix("needs "))?;
+    let name: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != ',')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
 /// Sorts every difference into the report's expected (with the rule that covers it) and
-/// unexpected lists, replacing what they held.
+/// unexpected lists, replacing what they held. With `app` (the base image changes), the
+/// app-equivalence rules decide instead of "a base-image change covers everything".
 fn classify_into(
     report: &mut Report,
     effects: &Effects,
     fs: &[fsdiff::FsDifference],
     config: &[inspect::ConfigDifference],
+    app: Option<&AppState>,
 ) {
     report.expected_differences = report::Expected::default();
     report.unexpected_differences.clear();
-    let fs_items = fs.iter().map(|d| {
-        let cover = effects.cover_path(d);
-        (d.path.clone(), None, d.change.name(), d.what.clone(), cover)
-    });
-    let config_items = config.iter().map(|d| {
-        let cover = effects.cover_config(d.key);
-        (
-            String::new(),
-            Some(d.field),
-            "changed",
-            d.what.clone(),
-            cover,
-        )
-    });
-    for (path, field, change, what, cover) in fs_items.chain(config_items) {
-        let item = DiffItem {
-            path: field.is_none().then_some(path),
-            config: field.map(str::to_string),
-            change: change.into(),
-            what,
-            covered_by: cover.as_ref().map(|c| c.by.clone()),
-            reason: cover.map(|c| c.reason),
-        };
+    let place = |report: &mut Report, item: DiffItem| {
         if item.covered_by.is_some() {
             report.expected_differences.add(item);
         } else {
             report.unexpected_differences.push(item);
         }
+    };
+    let Some(app) = app else {
+        for d in fs {
+            let item = DiffItem::path(&d.path, d.change.name(), &d.what);
+            place(
+                report,
+                match effects.cover_path(d) {
+                    Some(c) => item.covered(c.by, c.reason),
+                    None => item,
+                },
+            );
+        }
+        for d in config {
+            let item = DiffItem::config(d.field, "changed", &d.what);
+            place(
+                report,
+                match effects.cover_config(d.key) {
+                    Some(c) => item.covered(c.by, c.reason),
+                    None => item,
+                },
+            );
+        }
+        return;
+    };
+    let started = std::time::Instant::now();
+    let ctx = app::Context {
+        base_by: &app.base_by,
+        root_to_non_root: app.root_to_non_root,
+    };
+    let paths = app::classify_paths(&app.spec, effects, &ctx, fs);
+    let mut notes = app.spec.notes.clone();
+    let mut counts: std::collections::BTreeMap<&str, (usize, &str)> =
+        std::collections::BTreeMap::new();
+    for item in &paths {
+        if item.covered_by.as_deref() == Some(app::APP_COVER) {
+            let reason = item.reason.as_deref().unwrap_or_default();
+            let key = if reason.starts_with("added under") {
+                "files added under the WORKDIR (build artefacts)"
+            } else if reason.starts_with("a build input") || reason.contains("does not name it") {
+                "paths of the build folder not in the new image (build inputs, or not named by the program)"
+            } else if reason.starts_with("owner or mode") {
+                "owner or mode changes of application files (root to non-root)"
+            } else {
+                continue;
+            };
+            let entry = counts
+                .entry(key)
+                .or_insert((0, item.path.as_deref().unwrap_or_default()));
+            entry.0 += 1;
+        }
     }
+    for (what, (n, example)) in counts {
+        notes.push(format!("{n} {what}, e.g. {example}"));
+    }
+    for item in paths.into_iter().chain(app.items.iter().cloned()) {
+        place(report, item);
+    }
+    let spec = &app.spec;
+    let seconds_so_far = app.seconds + started.elapsed().as_secs_f64();
+    report.app_check = Some(AppCheck {
+        because: app.because.clone(),
+        workdir: spec.workdir.clone(),
+        program: spec.command.program.clone(),
+        program_original: spec.program_original.as_ref().map(|(_, r)| r.clone()),
+        program_fixed: spec.program_fixed.as_ref().map(|(_, r)| r.clone()),
+        named_files: spec.named.keys().cloned().collect(),
+        compiled_program: spec.compiled.as_ref().map(|c| c.program.clone()),
+        dependency_folders: spec.covered.clone(),
+        notes,
+        seconds: Some(seconds(seconds_so_far)),
+        probe_seconds: app.probe_seconds,
+    });
 }
 
 /// Why a smoke run failed, as a last line for its output (empty when it passed).
@@ -919,8 +1413,15 @@ mod tests {
             "applied_fixes",
             "expected_differences",
             "unexpected_differences",
+            "\"against\"",
+            "\"app_check\"",
+            "\"kind\"",
+            "no-engine",
         ] {
             assert!(JSON_HELP.contains(key), "{key}");
+        }
+        for kind in ["path", "config", "user", "package", "library"] {
+            assert!(JSON_HELP.contains(&format!("\"{kind}\"")), "{kind}");
         }
     }
 
@@ -990,6 +1491,8 @@ mod tests {
         // write_fixed puts the new text beside the fixed Dockerfile, under its own name.
         let plan = Plan {
             dockerfile: dockerfile.clone(),
+            against: None,
+            original_text: "FROM a\n".into(),
             context: dir.clone(),
             name: format!("ignore-test-{}", std::process::id()),
             outcome: outcome_changing(&[(&own, "new\n")]),

@@ -47,13 +47,34 @@ pub struct AppliedJson {
     pub summary: String,
 }
 
-/// One difference between the images: a path or a config field.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One difference between the images: a path, a config field (an Env variable or a label
+/// by its key), the user, an installed package or a shared library an ELF file lacks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct DiffItem {
+    /// `path`, `config`, `user`, `package` or `library`.
+    pub kind: String,
+    /// The path (kind `path`), or the ELF file that lacks a library (kind `library`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// The config field (kinds `config` and `user`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
+    /// The Env variable or label of a `config` difference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The package (kind `package`): `psycopg2`, `express`, `python`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// The library the ELF file lacks (kind `library`): `libpq.so.5`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub library: Option<String>,
+    /// The value in the original image (a config value, a package version, where a
+    /// library was found); JSON null when absent there. Left out when not applicable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original: Option<serde_json::Value>,
+    /// The value in the fixed image; JSON null when absent there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<serde_json::Value>,
     /// `added`, `removed` or `changed`.
     pub change: String,
     pub what: String,
@@ -64,12 +85,63 @@ pub struct DiffItem {
     pub reason: Option<String>,
 }
 
+/// A value for [`DiffItem::original`] and [`DiffItem::fixed`]: the text, or null.
+pub fn value(v: Option<&str>) -> serde_json::Value {
+    v.map_or(serde_json::Value::Null, serde_json::Value::from)
+}
+
 impl DiffItem {
+    /// A file-system difference.
+    pub fn path(path: &str, change: &str, what: &str) -> Self {
+        Self {
+            kind: "path".into(),
+            path: Some(path.into()),
+            change: change.into(),
+            what: what.into(),
+            ..Self::default()
+        }
+    }
+
+    /// A config difference (`kind` is `config` or `user`).
+    pub fn config(field: &str, change: &str, what: &str) -> Self {
+        Self {
+            kind: if field == "User" { "user" } else { "config" }.into(),
+            config: Some(field.into()),
+            change: change.into(),
+            what: what.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Marks it expected.
+    #[must_use]
+    pub fn covered(mut self, by: impl Into<String>, reason: impl Into<String>) -> Self {
+        self.covered_by = Some(by.into());
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// The culprit, for people: the path, `config Env PATH`, `package psycopg2`, `library
+    /// libpq.so.5 of /app/x.so`.
     pub fn subject(&self) -> String {
-        match (&self.path, &self.config) {
-            (Some(p), _) => p.clone(),
-            (None, Some(c)) => format!("config {c}"),
-            (None, None) => "?".into(),
+        match self.kind.as_str() {
+            "package" => format!("package {}", self.package.as_deref().unwrap_or("?")),
+            "library" => format!(
+                "{}{}",
+                self.path.as_deref().unwrap_or("?"),
+                self.library
+                    .as_deref()
+                    .map(|l| format!(" (lacks {l})"))
+                    .unwrap_or_default()
+            ),
+            _ => match (&self.path, &self.config) {
+                (Some(p), _) => p.clone(),
+                (None, Some(c)) => match &self.key {
+                    Some(k) => format!("config {c} {k}"),
+                    None => format!("config {c}"),
+                },
+                (None, None) => "?".into(),
+            },
         }
     }
 }
@@ -102,9 +174,42 @@ pub struct SmokeSpec {
     pub expect: Option<String>,
 }
 
+/// What the app-equivalence check looked at (when the base image changes).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AppCheck {
+    /// Why it ran: `multi-stage changes the base image`, `--against`.
+    pub because: String,
+    /// The original's WORKDIR when its Dockerfile sets one: its tree is the application's.
+    pub workdir: Option<String>,
+    /// The program the command runs (after wrappers and `sh -c`), as named.
+    pub program: Option<String>,
+    /// Where it resolves (real path) in the original and in the fixed image.
+    pub program_original: Option<String>,
+    pub program_fixed: Option<String>,
+    /// Files the command names (real paths in the original): scripts, jars, the program
+    /// when it is no interpreter.
+    pub named_files: Vec<String>,
+    /// The compiled program the WORKDIR is the build folder of, when there is one: files
+    /// missing there are build inputs (or not named by the program).
+    pub compiled_program: Option<String>,
+    /// Dependency folders compared as packages by the probes, not file by file.
+    pub dependency_folders: Vec<String>,
+    /// What the check could not follow, and allowed differences worth knowing.
+    pub notes: Vec<String>,
+    /// What the app checks add to the run's wall time: the probes run while the files of
+    /// both images are read, so this is what is left of them, plus reading the program
+    /// and the rules.
+    pub seconds: Option<f64>,
+    /// The dependency and library probes' own wall time (mostly in parallel with reading
+    /// the files).
+    pub probe_seconds: Option<f64>,
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
     pub dockerfile: String,
+    /// `--against FILE`: the rewrite verified instead of dockopt's own fixes.
+    pub against: Option<String>,
     pub context: String,
     pub unsafe_fixes: bool,
     /// The engine's server version.
@@ -126,12 +231,14 @@ pub struct Report {
     pub compared: bool,
     pub expected_differences: Expected,
     pub unexpected_differences: Vec<DiffItem>,
+    /// The app-equivalence check, when the base image changes (null otherwise).
+    pub app_check: Option<AppCheck>,
     /// With `--baseline`: how many paths differed between two builds of the original.
     pub baseline_noisy_paths: Option<usize>,
     pub images_kept: bool,
     /// `ok`, `no-changes`, `unexpected-differences`, `fixed-build-failed`,
     /// `fixed-smoke-failed`, `original-build-failed`, `original-smoke-failed`,
-    /// `interrupted` or `error`.
+    /// `interrupted`, `no-engine` or `error`.
     pub verdict: String,
     /// Why the verdict is what it is, for people.
     pub messages: Vec<String>,
@@ -187,8 +294,13 @@ pub fn text(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "dockopt verify {} (context {}){}",
+        "dockopt verify {}{} (context {}){}",
         report.dockerfile,
+        report
+            .against
+            .as_deref()
+            .map(|f| format!(" against {f}"))
+            .unwrap_or_default(),
         report.context,
         report
             .engine
@@ -197,9 +309,43 @@ pub fn text(report: &Report) -> String {
             .unwrap_or_default()
     );
     if !report.changed {
-        let _ = writeln!(out, "No fix applies; nothing to verify.");
+        let _ = writeln!(
+            out,
+            "{}",
+            if report.against.is_some() {
+                "The rewrite is the same text as the original; nothing to verify."
+            } else if report.verdict == "no-changes" {
+                "No fix applies; nothing to verify."
+            } else {
+                ""
+            }
+        );
+        for m in &report.messages {
+            let _ = writeln!(out, "{m}");
+        }
         return out;
     }
+    if let Some(file) = &report.against {
+        let _ = writeln!(
+            out,
+            "\nVerifying the rewrite {file} against the original (no fixes applied)."
+        );
+    } else {
+        applied_text(&mut out, report);
+    }
+    sides_text(&mut out, report);
+    if let Some(app) = &report.app_check {
+        app_text(&mut out, app);
+    }
+    differences_text(&mut out, report);
+    let _ = writeln!(out);
+    for m in &report.messages {
+        let _ = writeln!(out, "{m}");
+    }
+    out
+}
+
+fn applied_text(out: &mut String, report: &Report) {
     let safe_only = report
         .applied_fixes
         .iter()
@@ -232,7 +378,9 @@ pub fn text(report: &Report) -> String {
             f.rule, f.applicability, f.title
         );
     }
+}
 
+fn sides_text(out: &mut String, report: &Report) {
     let empty = Side::default();
     let o = report.original.as_ref().unwrap_or(&empty);
     let x = report.fixed.as_ref().unwrap_or(&empty);
@@ -337,7 +485,56 @@ pub fn text(report: &Report) -> String {
                 .unwrap_or_default()
         );
     }
+}
 
+fn app_text(out: &mut String, app: &AppCheck) {
+    let _ = writeln!(out, "\nApp check ({}):", app.because);
+    if let Some(w) = &app.workdir {
+        let _ = writeln!(out, "  application folder (WORKDIR) {w}");
+    }
+    if let Some(p) = &app.program {
+        let _ = writeln!(
+            out,
+            "  program `{p}`: {} in the original, {} in the fixed image",
+            app.program_original.as_deref().unwrap_or("not found"),
+            app.program_fixed.as_deref().unwrap_or("not found")
+        );
+    }
+    if !app.named_files.is_empty() {
+        let _ = writeln!(
+            out,
+            "  files the command names: {}",
+            app.named_files.join(", ")
+        );
+    }
+    if let Some(c) = &app.compiled_program {
+        let _ = writeln!(
+            out,
+            "  the WORKDIR is the build folder of the compiled program {c}"
+        );
+    }
+    if !app.dependency_folders.is_empty() {
+        let _ = writeln!(
+            out,
+            "  compared as packages, not file by file: {}",
+            app.dependency_folders.join(", ")
+        );
+    }
+    for n in &app.notes {
+        let _ = writeln!(out, "  note: {n}");
+    }
+    if let Some(s) = app.seconds {
+        let _ = writeln!(
+            out,
+            "  app checks: {s:.1} s added{}",
+            app.probe_seconds
+                .map(|p| format!(" (the probes took {p:.1} s, mostly while the files were read)"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+fn differences_text(out: &mut String, report: &Report) {
     let e = &report.expected_differences;
     if report.compared {
         let _ = writeln!(out, "\nExpected differences: {}", e.count);
@@ -367,11 +564,6 @@ pub fn text(report: &Report) -> String {
             let _ = writeln!(out, "  {}: {}", d.subject(), d.what);
         }
     }
-    let _ = writeln!(out);
-    for m in &report.messages {
-        let _ = writeln!(out, "{m}");
-    }
-    out
 }
 
 #[cfg(test)]
@@ -380,12 +572,8 @@ mod tests {
 
     fn item(path: &str, rule: Option<&str>) -> DiffItem {
         DiffItem {
-            path: Some(path.into()),
-            config: None,
-            change: "removed".into(),
-            what: "removed file (1 bytes, mode 0644)".into(),
             covered_by: rule.map(String::from),
-            reason: None,
+            ..DiffItem::path(path, "removed", "removed file (1 bytes, mode 0644)")
         }
     }
 
@@ -419,14 +607,9 @@ mod tests {
             verdict: "ok".into(),
             ..Report::default()
         };
-        report.unexpected_differences.push(DiffItem {
-            path: None,
-            config: Some("Cmd".into()),
-            change: "changed".into(),
-            what: "a -> b".into(),
-            covered_by: None,
-            reason: None,
-        });
+        report
+            .unexpected_differences
+            .push(DiffItem::config("Cmd", "changed", "a -> b"));
         let v: serde_json::Value = serde_json::from_str(&json(&report)).unwrap();
         for key in [
             "original",
