@@ -41,8 +41,8 @@ enum Command {
         /// The rule's name, e.g. `add-to-copy`.
         name: String,
     },
-    /// Build the original and the fixed Dockerfile on a Docker engine and check that the
-    /// fixed image differs only where the applied fixes declared (exit 1 when not).
+    /// Build the original and the fixed Dockerfile (or any rewrite, with `--against FILE`) on
+    /// a Docker engine and check that the new image runs the same app (exit 1 when not).
     Verify(verify::VerifyArgs),
     /// Inspect how dockopt reads Dockerfiles (parser and shell layer).
     #[command(subcommand)]
