@@ -17,6 +17,7 @@ mod inspect;
 mod probe;
 mod progress;
 mod report;
+mod staging;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,8 +83,9 @@ its shared libraries. Everything else comes with the base image.
 
 Files read from PATH/example.toml when present: smoke (argv after the image; [] runs
 its CMD), smoke_expect (a substring of stdout+stderr), source_file and manifest_file
-(relative to PATH; a line "COMMENT touched by dockopt verify NONCE" is appended for
-one cached rebuild each, then the file is restored byte for byte, mtime included),
+(relative to PATH; for one cached rebuild each, a line "COMMENT touched by dockopt verify
+NONCE" is appended to the file in a staged copy of the context in the temp dir, hard links
+but for the edited files: the project's own files are never edited),
 comment (the source file's comment prefix; the manifest's comes from its name, and
 JSON files get trailing whitespace instead). The context defaults to PATH.
 
@@ -704,12 +706,38 @@ fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) 
         return Outcome::Findings;
     }
 
-    // Rebuild timings: touch, rebuild with the cache, restore.
+    // Rebuild timings: touch a file of a staged copy of the context (the user's files are
+    // never edited), rebuild with the cache, restore the copy for the other side.
+    let edited: Vec<PathBuf> = plan.touches.iter().map(|(_, p, _)| p.clone()).collect();
+    let staged = if edited.is_empty() {
+        None
+    } else {
+        match staging::StagedContext::new(&plan.context, &plan.name, &edited) {
+            Ok(staged) => Some(staged),
+            Err(e) => {
+                report
+                    .messages
+                    .push(format!("warning: {e}; no rebuild timings"));
+                None
+            }
+        }
+    };
     for ((what, file), side) in files.iter().zip(sides.iter_mut()) {
+        let Some(staged) = &staged else {
+            break;
+        };
         for (kind, path, comment) in &plan.touches {
             let t = tag(&format!("{what}-{kind}"));
             progress.begin(format!("rebuilding the {what} image after a {kind} change"));
-            let touched = match Touched::touch(path, comment, example::nonce()) {
+            let Some(staged_path) = staged.map(path) else {
+                progress.end("skipped");
+                report.messages.push(format!(
+                    "warning: {} is not in the build context; no rebuild timing after a {kind} change",
+                    path.display()
+                ));
+                continue;
+            };
+            let touched = match Touched::touch(&staged_path, comment, example::nonce()) {
                 Ok(g) => g,
                 Err(e) => {
                     progress.end("skipped");
@@ -717,7 +745,7 @@ fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) 
                     continue;
                 }
             };
-            let build = docker.build(file, &t, &plan.context, false, &mut progress);
+            let build = docker.build(file, &t, staged.path(), false, &mut progress);
             drop(touched);
             progress.end(if build.ok { "ok" } else { "FAILED" });
             if build.ok {
