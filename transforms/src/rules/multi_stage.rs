@@ -2476,6 +2476,13 @@ fn build_fix(
     if artifacts.iter().any(|x| x == VENV) {
         config.push(ConfigKey::Env);
     }
+    // A `:nonroot` twin runs as its own user where the original, with no USER, ran as root.
+    let sets_user = runtime
+        .iter()
+        .any(|(i, _)| i.kind() == InstructionKind::User);
+    if a.twin_facts.default_user_nonroot && !sets_user {
+        config.push(ConfigKey::User);
+    }
     let mut fix = Fix::unsafe_edit(
         format!(
             "Build in a `{name}` stage and run FROM {} with only {}",
@@ -2541,6 +2548,8 @@ mod tests {
         assert_eq!(f.isolation, Isolation::Alone);
         assert!(f.effect.base_image);
         assert_eq!(f.effect.paths, ["/**"]);
+        // The original ran as root, the `:nonroot` runtime does not.
+        assert_eq!(f.effect.config, [ConfigKey::User]);
         assert_eq!(
             f.title,
             "Build in a `build` stage and run FROM gcr.io/distroless/static-debian12:nonroot \
