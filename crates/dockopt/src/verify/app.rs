@@ -626,6 +626,8 @@ pub fn names(runs: &[String], relative: &str) -> bool {
 pub struct Compiled {
     /// Its real path in the original.
     pub program: String,
+    /// The SHA-256 of its content in the original (a regular file).
+    pub sha256: Option<String>,
     /// The manifests that say a compiled language is built in the WORKDIR.
     pub manifests: Vec<&'static str>,
     inputs: GlobSet,
@@ -739,6 +741,7 @@ impl AppSpec {
             return;
         }
         self.compiled = Some(Compiled {
+            sha256: original.get(&artefact).and_then(|e| e.sha256.clone()),
             program: artefact,
             manifests,
             inputs,
@@ -898,6 +901,18 @@ fn path_cover(
             if d.is_dir_only() {
                 // Decided with its contents (classify_paths).
                 return None;
+            }
+            // `make install` leaves the program it copied in the build folder too; the
+            // program itself is a named file, checked on its own.
+            let content = d.before.as_ref().and_then(|e| e.sha256.as_ref());
+            if content.is_some() && content == c.sha256.as_ref() {
+                return Some(Cover {
+                    by: APP_COVER.into(),
+                    reason: format!(
+                        "a copy of the compiled program {} left in its build folder",
+                        c.program
+                    ),
+                });
             }
             let runs = c.runs.as_ref()?;
             (!names(runs, rel)).then(|| Cover {
@@ -1962,6 +1977,46 @@ mod tests {
         let mut spec = case.spec();
         spec.find_compiled(&case.original, &mut |_| false);
         assert!(spec.compiled.is_none());
+    }
+
+    #[test]
+    fn make_installs_copy_left_in_the_build_folder_is_the_program() {
+        let c = r#"{"Cmd":["gzcrc"],"WorkingDir":"/src"}"#;
+        let dockerfile = "FROM debian:bookworm\nCOPY . /src\nWORKDIR /src\nRUN make && make install\nCMD gzcrc\n";
+        let original = debian(&[
+            ("/usr/local/bin/gzcrc", file(0o755, "elf gzcrc")),
+            ("/src/Makefile", file(0o644, "all:")),
+            ("/src/gzcrc.c", file(0o644, "int main")),
+            ("/src/gzcrc", file(0o755, "elf gzcrc")),
+            ("/src/gzcrc.old", file(0o755, "elf gzcrc 0.9")),
+        ]);
+        let fixed = listing(&[
+            ("/usr/local/bin/gzcrc", file(0o755, "elf gzcrc")),
+            ("/src", dir()),
+        ]);
+        let case = Case::new(original, fixed, c, c, dockerfile, &[multi_stage()]);
+        let mut spec = case.spec();
+        spec.find_compiled(&case.original, &mut |_| true);
+        // The program's bytes name both files (its own name is in its usage text).
+        spec.set_program_bytes(b"\x7fELF\x02\x01usage: gzcrc FILE\x00gzcrc.old\x00");
+        let items = case.paths(&spec, true);
+        // Another build output with other content stays unexpected.
+        assert_eq!(
+            unexpected(&items),
+            ["/src/gzcrc.old: removed file (13 bytes, mode 0755)"]
+        );
+        let copy = items
+            .iter()
+            .find(|i| i.path.as_deref() == Some("/src/gzcrc"))
+            .unwrap();
+        assert_eq!(copy.covered_by.as_deref(), Some(APP_COVER));
+        assert!(
+            copy.reason
+                .as_deref()
+                .unwrap()
+                .contains("a copy of the compiled program /usr/local/bin/gzcrc"),
+            "{copy:?}"
+        );
     }
 
     #[test]
