@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::fsdiff::{Listing, listing};
+use super::fsdiff::{Listing, TarVisitor, listing_with};
 use super::progress::Progress;
 
 const POLL: Duration = Duration::from_millis(100);
@@ -254,11 +254,13 @@ impl Docker {
         .map(|id| id.trim().to_string())
     }
 
-    /// `docker export` of a container, read as it streams into a listing.
+    /// `docker export` of a container, read as it streams into a listing; `visitor` sees
+    /// every entry on the way (the probes' view of the files).
     pub fn export_listing(
         &self,
         container: &str,
         progress: &mut Progress,
+        visitor: &mut dyn TarVisitor,
     ) -> Result<Listing, String> {
         let mut child = self
             .command(["export", container])
@@ -273,7 +275,7 @@ impl Docker {
             bytes: 0,
             progress,
         };
-        let result = listing(&mut counting);
+        let result = listing_with(&mut counting, visitor);
         if result.is_err() {
             let _ = child.kill();
         } else {

@@ -97,12 +97,59 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// What else one pass over an image's tar stream collects besides the listing (the probes'
+/// view of the file system), so that an image is exported once.
+pub trait TarVisitor {
+    /// A regular file; `content` streams its bytes, and whatever the visitor leaves unread
+    /// is still hashed for the listing. `mode` is the permission bits.
+    fn file(
+        &mut self,
+        path: &str,
+        mode: u32,
+        size: u64,
+        content: &mut dyn Read,
+    ) -> std::io::Result<()>;
+    /// Any other entry (`link`: a symlink's target, or the normalised path a hard link names).
+    fn entry(&mut self, path: &str, kind: &EntryKind, link: Option<&str>);
+}
+
+/// Collects nothing but the listing.
+pub struct ListingOnly;
+
+impl TarVisitor for ListingOnly {
+    fn file(&mut self, _: &str, _: u32, _: u64, _: &mut dyn Read) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn entry(&mut self, _: &str, _: &EntryKind, _: Option<&str>) {}
+}
+
+/// A reader that hashes and counts what passes through it.
+struct Hashing<'a> {
+    inner: &'a mut dyn Read,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl Read for Hashing<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
 /// Reads a tar stream (as `docker export` writes it) into a listing, skipping container
 /// artefacts. Regular files are hashed while streaming, so nothing is held in memory.
+#[cfg(test)]
 pub fn listing<R: Read>(reader: R) -> std::io::Result<Listing> {
+    listing_with(reader, &mut ListingOnly)
+}
+
+/// [`listing`], showing every entry to `visitor` on the way.
+pub fn listing_with<R: Read>(reader: R, visitor: &mut dyn TarVisitor) -> std::io::Result<Listing> {
     let mut archive = tar::Archive::new(reader);
     let mut out = Listing::new();
-    let mut buf = vec![0u8; 64 * 1024];
     for entry in archive.entries()? {
         let mut entry = entry?;
         let path = normalize(&String::from_utf8_lossy(&entry.path_bytes()));
@@ -113,21 +160,20 @@ pub fn listing<R: Read>(reader: R) -> std::io::Result<Listing> {
         let mode = header.mode().unwrap_or(0) & 0o7777;
         let uid = header.uid().unwrap_or(0);
         let gid = header.gid().unwrap_or(0);
+        let declared_size = header.size().unwrap_or(0);
         let entry_type = header.entry_type();
         let link = entry
             .link_name_bytes()
             .map(|l| String::from_utf8_lossy(&l).into_owned());
         let (kind, size, sha256, link) = if entry_type.is_file() {
-            let mut hasher = Sha256::new();
-            let mut size = 0u64;
-            loop {
-                let n = entry.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                size += n as u64;
-            }
+            let mut content = Hashing {
+                inner: &mut entry,
+                hasher: Sha256::new(),
+                size: 0,
+            };
+            visitor.file(&path, mode, declared_size, &mut content)?;
+            std::io::copy(&mut content, &mut std::io::sink())?;
+            let Hashing { hasher, size, .. } = content;
             (EntryKind::File, size, Some(hex(&hasher.finalize())), None)
         } else if entry_type.is_dir() {
             (EntryKind::Dir, 0, None, None)
@@ -147,6 +193,9 @@ pub fn listing<R: Read>(reader: R) -> std::io::Result<Listing> {
             };
             (EntryKind::Other(name.to_string()), 0, None, link)
         };
+        if kind != EntryKind::File {
+            visitor.entry(&path, &kind, link.as_deref());
+        }
         out.insert(
             path,
             Entry {

@@ -827,25 +827,31 @@ fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) 
         .zip(i64::try_from(facts[0].layers).ok())
         .map(|(after, before)| after - before);
 
-    // The dependency and library probes read both images too: they run while the files
-    // are read.
-    let probes = app_mode.then(|| {
-        ProbeRun::start(
-            docker,
-            [sides[0].tag.clone(), sides[1].tag.clone()],
-            [facts[0].clone(), facts[1].clone()],
-        )
-    });
-
-    // File systems.
+    // File systems: one export of each image gives the listing and, for the app check, the
+    // probes' view of its files.
     let mut listings = Vec::new();
+    let mut probe_fs = Vec::new();
     for side in &sides {
-        match read_files(docker, &mut cleanup, &side.tag, &mut progress) {
-            Ok(l) => listings.push(l),
+        match read_files(docker, &mut cleanup, &side.tag, app_mode, &mut progress) {
+            Ok((l, fs)) => {
+                listings.push(l);
+                probe_fs.extend(fs);
+            }
             Err(_) if interrupted() => return stop_interrupted(report, sides),
             Err(e) => return stop_error(report, sides, &e),
         }
     }
+    // The dependency and library probes run the images' interpreters while the files are
+    // compared.
+    let probes = match <[probe::ImageFs; 2]>::try_from(probe_fs) {
+        Ok(fs) => Some(ProbeRun::start(
+            docker,
+            [sides[0].tag.clone(), sides[1].tag.clone()],
+            [facts[0].clone(), facts[1].clone()],
+            fs,
+        )),
+        Err(_) => None,
+    };
 
     // Classification.
     let mut effects = match Effects::new(&plan.outcome.applied, &plan.outcome.text) {
@@ -914,8 +920,8 @@ fn verify(args: &VerifyArgs, plan: &Plan, docker: &Docker, report: &mut Report) 
             return stop_interrupted(report, sides);
         }
         if build.ok {
-            match read_files(docker, &mut cleanup, &t, &mut progress) {
-                Ok(again) => {
+            match read_files(docker, &mut cleanup, &t, false, &mut progress) {
+                Ok((again, _)) => {
                     let noisy: Vec<String> = fsdiff::compare(&listings[0], &again)
                         .into_iter()
                         .map(|d| d.path)
@@ -1052,18 +1058,26 @@ struct ProbeRun {
 }
 
 impl ProbeRun {
-    fn start(docker: &Docker, tags: [String; 2], facts: [ImageFacts; 2]) -> Self {
+    fn start(
+        docker: &Docker,
+        tags: [String; 2],
+        facts: [ImageFacts; 2],
+        fs: [probe::ImageFs; 2],
+    ) -> Self {
         let docker = docker.clone();
         let handle = std::thread::spawn(move || {
+            let [fs_original, fs_fixed] = fs;
             probe::compare_images(
                 &docker,
                 probe::ProbeTarget {
                     tag: &tags[0],
                     facts: &facts[0],
+                    fs: fs_original,
                 },
                 probe::ProbeTarget {
                     tag: &tags[1],
                     facts: &facts[1],
+                    fs: fs_fixed,
                 },
             )
         });
@@ -1244,17 +1258,24 @@ fn app_check(
     }
 }
 
-/// `docker create` + `docker export` of one image into a listing; the container goes again.
+/// `docker create` + `docker export` of one image into a listing (and, with `probe_fs`,
+/// the probes' view of its files); the container goes again.
 fn read_files(
     docker: &Docker,
     cleanup: &mut Cleanup<'_>,
     image: &str,
+    probe_fs: bool,
     progress: &mut Progress,
-) -> Result<fsdiff::Listing, String> {
+) -> Result<(fsdiff::Listing, Option<probe::ImageFs>), String> {
     progress.begin(format!("reading the files of {image}"));
+    let mut fs = probe_fs.then(probe::fs_visitor);
     let listing = docker.create(image).and_then(|id| {
         cleanup.containers.push(id.clone());
-        let l = docker.export_listing(&id, progress);
+        let visitor: &mut dyn fsdiff::TarVisitor = match &mut fs {
+            Some(v) => v,
+            None => &mut fsdiff::ListingOnly,
+        };
+        let l = docker.export_listing(&id, progress, visitor);
         docker.remove_containers(&[id]);
         cleanup.containers.pop();
         l
@@ -1263,7 +1284,7 @@ fn read_files(
         Ok(l) => format!("{} paths", l.len()),
         Err(_) => "FAILED".into(),
     });
-    listing
+    Ok((listing?, fs.map(probe::ImageFsReader::finish)))
 }
 
 /// A probe finding as a difference of the report.

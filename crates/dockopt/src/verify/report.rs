@@ -196,12 +196,13 @@ pub struct AppCheck {
     pub dependency_folders: Vec<String>,
     /// What the check could not follow, and allowed differences worth knowing.
     pub notes: Vec<String>,
-    /// What the app checks add to the run's wall time: the probes run while the files of
-    /// both images are read, so this is what is left of them, plus reading the program
-    /// and the rules.
+    /// What the app checks add to the run's wall time: the probes' view of the files is
+    /// collected in the same pass over each image's export as the listing, then the probes
+    /// run the images' interpreters while the files are compared; this is the time left
+    /// after that, plus reading the program and the rules.
     pub seconds: Option<f64>,
-    /// The dependency and library probes' own wall time (mostly in parallel with reading
-    /// the files).
+    /// The dependency and library probes' own wall time (running the interpreters,
+    /// resolving libraries), partly in parallel with comparing the files.
     pub probe_seconds: Option<f64>,
 }
 

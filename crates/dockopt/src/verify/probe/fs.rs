@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use super::super::fsdiff::{is_artefact, normalize};
+use super::super::fsdiff::{EntryKind, TarVisitor};
 use super::elf::{self, ElfError, ElfInfo};
 
 /// ELF files whose headers are read at most; the rest are noted.
@@ -54,7 +54,7 @@ pub struct ImageFs {
 }
 
 /// Reads `buf` up to `n` bytes (or the end of the entry).
-fn fill<R: Read>(entry: &mut R, buf: &mut Vec<u8>, n: usize) -> std::io::Result<()> {
+fn fill(entry: &mut dyn Read, buf: &mut Vec<u8>, n: usize) -> std::io::Result<()> {
     if buf.len() >= n {
         return Ok(());
     }
@@ -63,50 +63,31 @@ fn fill<R: Read>(entry: &mut R, buf: &mut Vec<u8>, n: usize) -> std::io::Result<
     Ok(())
 }
 
-impl ImageFs {
-    /// Reads a tar stream (what `docker export` writes).
-    pub fn read<R: Read>(reader: R, wants: &dyn Wants) -> std::io::Result<Self> {
-        let started = std::time::Instant::now();
-        let mut fs = ImageFs::default();
-        let mut archive = tar::Archive::new(reader);
-        let mut hardlinks = Vec::new();
-        let mut buf = Vec::new();
-        for entry in archive.entries()? {
-            if super::super::interrupted() {
-                return Err(std::io::Error::other("interrupted"));
-            }
-            let mut entry = entry?;
-            let path = normalize(&String::from_utf8_lossy(&entry.path_bytes()));
-            if is_artefact(&path) || path == "/" {
-                continue;
-            }
-            let header = entry.header();
-            let kind = header.entry_type();
-            let mode = header.mode().unwrap_or(0);
-            let link = entry
-                .link_name_bytes()
-                .map(|l| String::from_utf8_lossy(&l).into_owned());
-            let node = if kind.is_file() {
-                let size = header.size().unwrap_or(0);
-                fs.read_file(&path, mode, size, &mut entry, &mut buf, wants)?;
-                Node::File {
-                    size,
-                    executable: mode & 0o111 != 0,
-                }
-            } else if kind.is_dir() {
-                Node::Dir
-            } else if kind.is_symlink() {
-                Node::Symlink(link.unwrap_or_default())
-            } else if kind.is_hard_link() {
-                let target = normalize(&link.unwrap_or_default());
-                hardlinks.push((path.clone(), target));
-                continue;
-            } else {
-                Node::Other
-            };
-            fs.insert(path, node);
+/// Builds an [`ImageFs`] from the entries of the tar pass that also makes verify's listing
+/// (`fsdiff::listing_with`), so each image is exported once.
+pub struct ImageFsReader<'w> {
+    fs: ImageFs,
+    wants: &'w dyn Wants,
+    hardlinks: Vec<(String, String)>,
+    buf: Vec<u8>,
+    started: std::time::Instant,
+}
+
+impl<'w> ImageFsReader<'w> {
+    pub fn new(wants: &'w dyn Wants) -> Self {
+        Self {
+            fs: ImageFs::default(),
+            wants,
+            hardlinks: Vec::new(),
+            buf: Vec::new(),
+            started: std::time::Instant::now(),
         }
-        for (path, target) in hardlinks {
+    }
+
+    /// The file system, once the pass is over: hard links get their target's node.
+    pub fn finish(self) -> ImageFs {
+        let mut fs = self.fs;
+        for (path, target) in self.hardlinks {
             let node = fs.nodes.get(&target).cloned().unwrap_or(Node::Other);
             for map in [&mut fs.shebangs, &mut fs.texts] {
                 if let Some(v) = map.get(&target).cloned() {
@@ -118,16 +99,67 @@ impl ImageFs {
             }
             fs.insert(path, node);
         }
-        fs.seconds = started.elapsed().as_secs_f64();
-        Ok(fs)
+        fs.seconds = self.started.elapsed().as_secs_f64();
+        fs
     }
+}
 
-    fn read_file<R: Read>(
+impl TarVisitor for ImageFsReader<'_> {
+    fn file(
         &mut self,
         path: &str,
         mode: u32,
         size: u64,
-        entry: &mut R,
+        content: &mut dyn Read,
+    ) -> std::io::Result<()> {
+        if path == "/" {
+            return Ok(());
+        }
+        self.fs
+            .read_file(path, mode, size, content, &mut self.buf, self.wants)?;
+        self.fs.insert(
+            path.to_string(),
+            Node::File {
+                size,
+                executable: mode & 0o111 != 0,
+            },
+        );
+        Ok(())
+    }
+
+    fn entry(&mut self, path: &str, kind: &EntryKind, link: Option<&str>) {
+        if path == "/" {
+            return;
+        }
+        let node = match kind {
+            EntryKind::Dir => Node::Dir,
+            EntryKind::Symlink => Node::Symlink(link.unwrap_or_default().to_string()),
+            EntryKind::Hardlink => {
+                let target = link.unwrap_or_default().to_string();
+                self.hardlinks.push((path.to_string(), target));
+                return;
+            }
+            EntryKind::File | EntryKind::Other(_) => Node::Other,
+        };
+        self.fs.insert(path.to_string(), node);
+    }
+}
+
+impl ImageFs {
+    /// Reads a tar stream (what `docker export` writes).
+    #[cfg(test)]
+    pub fn read<R: Read>(reader: R, wants: &dyn Wants) -> std::io::Result<Self> {
+        let mut visitor = ImageFsReader::new(wants);
+        super::super::fsdiff::listing_with(reader, &mut visitor)?;
+        Ok(visitor.finish())
+    }
+
+    fn read_file(
+        &mut self,
+        path: &str,
+        mode: u32,
+        size: u64,
+        entry: &mut dyn Read,
         buf: &mut Vec<u8>,
         wants: &dyn Wants,
     ) -> std::io::Result<()> {

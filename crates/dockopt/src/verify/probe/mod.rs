@@ -36,7 +36,8 @@ use super::docker::Docker;
 use super::inspect::ImageFacts;
 use command::{CommandInfo, Resolver, Runtime};
 use elf::ElfInfo;
-use fs::{ImageFs, absolute};
+use fs::absolute;
+pub use fs::{ImageFs, ImageFsReader};
 use libs::{Closure, Search};
 use node::NodeApp;
 use python::PythonEnv;
@@ -49,11 +50,28 @@ const MAX_LIBRARY_FINDINGS: usize = 200;
 /// One `docker run` of a probe script stops after this long.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// One image to probe.
-#[derive(Clone, Copy, Debug)]
+/// One image to probe: its tag (to run its interpreters), config and files (read in the
+/// same pass as verify's listing, see [`fs_visitor`]).
+#[derive(Debug)]
 pub struct ProbeTarget<'a> {
     pub tag: &'a str,
     pub facts: &'a ImageFacts,
+    pub fs: ImageFs,
+}
+
+/// The small files the probes read the text of: ld.so.conf, Node manifests and lock files.
+fn wants(path: &str) -> Option<u64> {
+    if path.starts_with("/etc/ld.so.conf") {
+        Some(64 * 1024)
+    } else {
+        node::wants(path)
+    }
+}
+
+/// What collects the probes' view of an image during verify's pass over its export
+/// (`fsdiff::listing_with`); `finish()` gives the [`ProbeTarget::fs`].
+pub fn fs_visitor() -> ImageFsReader<'static> {
+    ImageFsReader::new(&wants)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -96,12 +114,12 @@ pub struct ProbeReport {
     pub notes: Vec<String>,
     /// Wall-clock seconds of the whole comparison.
     pub seconds: f64,
-    /// Seconds per step ("export original", "python fixed", ...), for the figures.
+    /// Seconds per step ("python original", "node fixed", ...), for the figures.
     pub steps: Vec<(String, f64)>,
 }
 
-/// Reads both images and compares what the original's application needs with what the
-/// fixed image gives it. Errors only when an image cannot be read at all.
+/// Runs both images' interpreters and compares what the original's application needs with
+/// what the fixed image gives it. Errors only when a probe panics.
 pub fn compare_images(
     docker: &Docker,
     original: ProbeTarget<'_>,
@@ -122,10 +140,10 @@ pub fn compare_images(
     Ok(report)
 }
 
-fn join<T>(handle: std::thread::ScopedJoinHandle<'_, Result<T, String>>) -> Result<T, String> {
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> Result<T, String> {
     handle
         .join()
-        .unwrap_or_else(|_| Err("a probe thread panicked".into()))
+        .map_err(|_| "a probe thread panicked".to_string())
 }
 
 /// The image config fields the probes use.
@@ -189,11 +207,10 @@ struct Side {
 }
 
 impl Side {
-    fn read(docker: &Docker, target: ProbeTarget<'_>, label: &'static str) -> Result<Self, String> {
+    fn read(docker: &Docker, target: ProbeTarget<'_>, label: &'static str) -> Self {
         let config = Config::from_facts(target.facts);
-        let t = Instant::now();
-        let fs = export(docker, target.tag)?;
-        let mut steps = vec![(format!("export {label}"), t.elapsed().as_secs_f64())];
+        let fs = target.fs;
+        let mut steps = Vec::new();
         let resolver = Resolver::new(
             &fs,
             config.env.get("PATH").map(String::as_str),
@@ -243,7 +260,7 @@ impl Side {
             ));
         }
         side.steps = steps;
-        Ok(side)
+        side
     }
 
     fn run_python(&self, docker: &Docker, interpreter: &str) -> Result<PythonEnv, String> {
@@ -355,55 +372,6 @@ impl Side {
             })
             .collect()
     }
-}
-
-/// `docker create` + `docker export`, read as it streams.
-fn export(docker: &Docker, tag: &str) -> Result<ImageFs, String> {
-    let id = docker.create(tag)?;
-    let result = (|| {
-        let mut child = Command::new(docker.bin())
-            .args(["export", &id])
-            .env("DOCKER_BUILDKIT", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", docker.bin().display()))?;
-        let stderr = child.stderr.take();
-        let err = std::thread::spawn(move || {
-            let mut s = String::new();
-            if let Some(mut e) = stderr {
-                let _ = e.read_to_string(&mut s);
-            }
-            s
-        });
-        let mut stdout = child.stdout.take().ok_or("docker export: no output")?;
-        let wants = |p: &str| {
-            if p.starts_with("/etc/ld.so.conf") {
-                Some(64 * 1024)
-            } else {
-                node::wants(p)
-            }
-        };
-        let read = ImageFs::read(&mut stdout, &wants);
-        if read.is_err() {
-            let _ = child.kill();
-        } else {
-            // The tar ends before the stream does (docker pads it to a whole record):
-            // closing the pipe early makes `docker export` fail with EPIPE and no message.
-            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
-        }
-        drop(stdout);
-        let status = child.wait().map_err(|e| e.to_string())?;
-        let stderr = err.join().unwrap_or_default();
-        let fs = read.map_err(|e| format!("reading docker export of {tag}: {e}"))?;
-        if !status.success() {
-            return Err(format!("docker export of {tag} failed: {}", stderr.trim()));
-        }
-        Ok(fs)
-    })();
-    docker.remove_containers(&[id]);
-    result
 }
 
 /// `docker run --rm --network=none --entrypoint PROGRAM TAG ARGS...` as the image's user,
