@@ -48,17 +48,19 @@ def secs(s):
 
 def row(name, mode, r):
     if not r.get("changed", True):
-        return f"| {name} | {mode} | no fix applies | | | | | 0 | |"
+        return f"| {name} | {mode} | no fix applies | | | | | 0 | – | |"
     o, f = r["original"], r["fixed"]
     change = (f["size_bytes"] - o["size_bytes"]) / o["size_bytes"] * 100 if o.get("size_bytes") else 0
     fixes = sorted({a["rule"] for a in r.get("applied_fixes", [])})
     unexpected = len(r.get("unexpected_differences", []))
+    app = r.get("app_check") or {}
+    app_time = secs(app.get("seconds")) if app else "–"
     return (
         f"| {name} | {mode} | {mb(o['size_bytes'])} → {mb(f['size_bytes'])} ({change:+.0f}%) "
         f"| {o['layers']} → {f['layers']} "
         f"| {secs(o.get('rebuild_after_source_change_s'))} → {secs(f.get('rebuild_after_source_change_s'))} "
         f"| {secs(o.get('rebuild_after_manifest_change_s'))} → {secs(f.get('rebuild_after_manifest_change_s'))} "
-        f"| {'yes' if o['smoke_ok'] and f['smoke_ok'] else 'NO'} | {unexpected} | {', '.join(fixes)} |"
+        f"| {'yes' if o['smoke_ok'] and f['smoke_ok'] else 'NO'} | {unexpected} | {app_time} | {', '.join(fixes)} |"
     )
 
 
@@ -74,9 +76,12 @@ def main():
         "dependency manifest. `unsafe-single-stage` is every fix but multi-stage: what split-copy",
         "and the RUN passes do alone. With multi-stage, a Node rebuild after a source edit also",
         "reruns `npm prune` and copies the whole app into the runtime stage, so it gains less.",
+        "`app check` is what the app-equivalence check (run when multi-stage changes the base",
+        "image) adds to the verify: the probes (dependencies by ecosystem, shared libraries), the",
+        "application's files and config (a row with 0 unexpected diffs passed it).",
         "",
-        "| example | fixes | size | layers | rebuild after source edit | rebuild after manifest edit | smoke | unexpected diffs | rules applied |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| example | fixes | size | layers | rebuild after source edit | rebuild after manifest edit | smoke | unexpected diffs | app check | rules applied |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for example in examples:
         for mode in MODES:
