@@ -529,7 +529,9 @@ fn app_text(out: &mut String, app: &AppCheck) {
             out,
             "  app checks: {s:.1} s added{}",
             app.probe_seconds
-                .map(|p| format!(" (the probes took {p:.1} s, partly while the files were compared)"))
+                .map(|p| format!(
+                    " (the probes took {p:.1} s, partly while the files were compared)"
+                ))
                 .unwrap_or_default()
         );
     }
