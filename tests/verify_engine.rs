@@ -215,9 +215,11 @@ fn against_accepts_an_equivalent_rewrite_and_names_the_culprits_of_a_broken_one(
         serde_json::json!(["/app/app.sh"]),
         "{pretty}"
     );
-    // What the app checks add to the run (the probes run while the files are read).
+    // What the app checks add to the run. The probes read the files in verify's own
+    // export pass; for a shell-script app they run no interpreter, so their own time can
+    // round to 0.00 s: present, not positive.
     assert!(app["seconds"].as_f64().unwrap() >= 0.0, "{pretty}");
-    assert!(app["probe_seconds"].as_f64().unwrap() > 0.0, "{pretty}");
+    assert!(app["probe_seconds"].as_f64().unwrap() >= 0.0, "{pretty}");
     assert!(
         app["notes"]
             .as_array()
