@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use super::classify::{Cover, Effects};
 use super::fsdiff::{ChangeKind, EntryKind, FsDifference, Listing, normalize};
-use super::inspect::ImageFacts;
+use super::inspect::{ImageFacts, string_array};
 use super::report::{DiffItem, value};
 
 /// What covers app-level allowances in the report (`covered_by`).
@@ -227,16 +227,6 @@ pub fn env_map(value: Option<&Value>) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
-}
-
 /// True for a shell script of plain words: no quotes, expansions, operators, globs or
 /// escapes, so `sh -c` runs exactly its whitespace-separated words.
 fn plain_words(script: &str) -> Option<Vec<String>> {
@@ -329,8 +319,8 @@ pub struct AppCommand {
 /// image's `docker-entrypoint.sh`) and `sh -c "plain words"` to the program and the files
 /// it is given.
 pub fn app_command(image: &ImageView<'_>) -> AppCommand {
-    let mut argv = strings(image.facts.config.get("Entrypoint"));
-    argv.extend(strings(image.facts.config.get("Cmd")));
+    let mut argv = image.facts.config_strings("Entrypoint");
+    argv.extend(image.facts.config_strings("Cmd"));
     let mut out = AppCommand::default();
     let mut depth = 0;
     loop {
@@ -1113,7 +1103,7 @@ pub fn classify_config(
             }
             item.what = format!("{} ({})", item.what, parts.join("; "));
         }
-        let argv = |v: &Value| normalized_argv(&strings(Some(v)));
+        let argv = |v: &Value| normalized_argv(&string_array(v));
         if let Some(c) = declared(key) {
             item = item.covered(c.by, c.reason);
         } else if field == "Shell" {
@@ -1136,21 +1126,7 @@ pub fn classify_config(
     }
 
     // Labels, per key.
-    let labels = |facts: &ImageFacts| -> BTreeMap<String, String> {
-        facts
-            .config
-            .get("Labels")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                )
-            })
-            .collect()
-    };
+    let labels = |facts: &ImageFacts| facts.config_map("Labels");
     let (la, lb) = (labels(original.facts), labels(fixed.facts));
     for (key, a, b) in map_diff(&la, &lb) {
         let mut item = keyed("Labels", &key, a, b);

@@ -33,6 +33,29 @@ pub struct ImageFacts {
     pub config: BTreeMap<&'static str, Value>,
 }
 
+impl ImageFacts {
+    /// A config field that is a list of strings (`Cmd`, `Env`); empty when unset.
+    pub fn config_strings(&self, key: &str) -> Vec<String> {
+        self.config.get(key).map(string_array).unwrap_or_default()
+    }
+
+    /// A config field that is an object (`Labels`), its values as text; empty when unset.
+    pub fn config_map(&self, key: &str) -> BTreeMap<String, String> {
+        self.config.get(key).map(object_map).unwrap_or_default()
+    }
+}
+
+/// The strings of a JSON array (other items skipped); empty for anything else.
+pub fn string_array(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
 /// Reads the output of `docker image inspect IMAGE` (a one-element array).
 pub fn image_facts(inspect_json: &str) -> Result<ImageFacts, String> {
     let value: Value = serde_json::from_str(inspect_json)

@@ -156,17 +156,7 @@ struct Config {
 
 impl Config {
     fn from_facts(facts: &ImageFacts) -> Self {
-        let strings = |key: &str| -> Vec<String> {
-            facts
-                .config
-                .get(key)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        };
+        let strings = |key: &str| facts.config_strings(key);
         let mut argv = strings("Entrypoint");
         argv.extend(strings("Cmd"));
         let env = strings("Env")
