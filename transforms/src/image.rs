@@ -62,6 +62,9 @@ pub struct ImageEntry {
     pub runtime_twin: Option<String>,
     #[serde(default)]
     pub build_image: bool,
+    /// ENV the image's config sets (`CARGO_HOME` in the rust images).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
     pub note: Option<String>,
 }
 
@@ -194,6 +197,8 @@ pub struct ImageFacts {
     /// The runtime twin with its placeholders filled in.
     pub runtime_twin: Option<String>,
     pub build_image: bool,
+    /// ENV the image's config sets.
+    pub env: BTreeMap<String, String>,
     pub note: Option<String>,
 }
 
@@ -255,6 +260,7 @@ pub fn lookup(knowledge: &Knowledge, reference: &str) -> Option<ImageFacts> {
                         .as_deref()
                         .map(|t| fill_twin(t, tag, &captures)),
                     build_image: entry.build_image,
+                    env: entry.env.clone(),
                     note: entry.note.clone(),
                 });
             }

@@ -28,15 +28,14 @@ pub struct Secrets {
 pub struct CacheDir {
     /// Absolute, or `~/...` under the HOME in effect.
     pub target: String,
-    /// Variables that move it; the first one set wins.
+    /// Variables whose value is the folder; the first one set wins.
     #[serde(default)]
     pub env: Vec<String>,
-    /// Appended to the variable's value (`CARGO_HOME` + `/registry`).
-    pub env_suffix: Option<String>,
-    /// The folder under `$XDG_CACHE_HOME` when that is set.
-    pub xdg: Option<String>,
-    /// The folder under `$GOPATH` when that is set.
-    pub gopath: Option<String>,
+    /// `VAR/sub/folder`: the folder under a variable's value, tried in order after `env`
+    /// (`CARGO_HOME/registry`, `XDG_CACHE_HOME/pip`). A `*` stands for a part dockopt
+    /// cannot know (bundler's `BUNDLE_PATH/ruby/*/cache`, `*` the Ruby ABI version).
+    #[serde(default)]
+    pub under: Vec<String>,
     /// `locked` when concurrent builds must not share it at once.
     pub sharing: Option<String>,
     /// The sub-folders that are disposable cache, when not all of the folder is: what the
@@ -64,6 +63,9 @@ pub struct PackageManager {
     pub redundant_flags: Vec<String>,
     #[serde(default)]
     pub redundant_env: Vec<String>,
+    /// Values of `redundant_env` variables that leave the cache on (`UV_NO_CACHE=0`).
+    #[serde(default)]
+    pub redundant_env_off_values: Vec<String>,
     #[serde(default)]
     pub cleanup: Vec<Vec<String>>,
     pub prepare: Option<String>,

@@ -63,7 +63,7 @@ pub fn recognize<'k, 'c>(
 }
 
 /// Where `cache` is for a RUN in `state`; `None` when it cannot be known (a variable that
-/// refers to others, an unknown HOME).
+/// refers to others, an unknown HOME). The path may hold a `*` the knowledge could not fill.
 pub fn cache_path(cache: &CacheDir, state: &StageState) -> Option<String> {
     let join = |base: &str, rest: &str| {
         format!(
@@ -72,31 +72,28 @@ pub fn cache_path(cache: &CacheDir, state: &StageState) -> Option<String> {
             rest.trim_start_matches('/')
         )
     };
-    for var in &cache.env {
-        if state.is_set(var) {
-            let value = state.var(var)?;
-            return Some(
-                cache
-                    .env_suffix
-                    .as_deref()
-                    .map_or_else(|| value.to_string(), |s| join(value, s)),
-            );
-        }
+    if let Some(var) = cache.env.iter().find(|v| state.is_set(v)) {
+        return state.var(var).map(str::to_string);
     }
-    if let Some(rest) = &cache.gopath
-        && state.is_set("GOPATH")
-    {
-        return Some(join(state.var("GOPATH")?, rest));
-    }
-    if let Some(rest) = &cache.xdg
-        && state.is_set("XDG_CACHE_HOME")
-    {
-        return Some(join(state.var("XDG_CACHE_HOME")?, rest));
+    if let Some((var, rest)) = cache_variable_under(cache, state) {
+        return Some(join(state.var(var)?, rest));
     }
     match cache.target.strip_prefix("~/") {
         Some(rest) => Some(join(&state.home()?, rest)),
         None => Some(cache.target.clone()),
     }
+}
+
+/// The first `under` entry of `cache` whose variable is set in `state`: (variable, sub-folder).
+pub fn cache_variable_under<'k>(
+    cache: &'k CacheDir,
+    state: &StageState,
+) -> Option<(&'k str, &'k str)> {
+    cache
+        .under
+        .iter()
+        .filter_map(|entry| entry.split_once('/'))
+        .find(|(var, _)| state.is_set(var))
 }
 
 #[cfg(test)]
@@ -172,7 +169,7 @@ mod tests {
         let go = &manager("go").caches;
         assert_eq!(
             cache_path(&go[0], &states[1]).as_deref(),
-            Some("/go/pkg/mod")
+            Some("/root/go/pkg/mod")
         );
         assert_eq!(
             cache_path(&go[0], &states[5]).as_deref(),

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use dockopt_syntax::{Dockerfile, InstructionKind, Stage};
 
-use crate::image::is_windows_reference;
+use crate::Knowledge;
+use crate::image::{is_windows_reference, lookup};
 
 /// The state an instruction runs in (set by the instructions before it in its stage).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -16,8 +17,9 @@ pub struct StageState {
     pub base: Option<String>,
     /// USER as written (user part only, group dropped); `None` means root, the default.
     pub user: Option<String>,
-    /// Variables set by ENV and ARG in the stage: `Some(value)` when the value is literal,
-    /// `None` when it refers to other variables (unknown here).
+    /// Variables set by ENV and ARG in the stage, over the base image's ENV that the
+    /// knowledge lists: `Some(value)` when the value is literal, `None` when it refers to
+    /// other variables (unknown here).
     pub env: BTreeMap<String, Option<String>>,
     /// The SHELL instruction's command line, if the stage set one.
     pub shell: Option<Vec<String>>,
@@ -126,8 +128,21 @@ pub fn stage_states(file: &Dockerfile) -> Vec<StageState> {
             });
             passed_on = match parent {
                 Some(p) => finished.get(p).cloned().unwrap_or_default(),
+                // An image's own ENV (CARGO_HOME in the rust images) holds until the
+                // Dockerfile sets it.
                 None => Inherited {
                     windows: base.as_deref().is_some_and(is_windows_reference),
+                    env: base
+                        .as_deref()
+                        .and_then(|b| lookup(Knowledge::get(), b))
+                        .map(|facts| {
+                            facts
+                                .env
+                                .into_iter()
+                                .map(|(name, value)| (name, Some(value)))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                     root_image: base.clone(),
                     ..Inherited::default()
                 },

@@ -91,3 +91,41 @@ fn every_rule_has_fixtures_that_fire_and_that_must_not() {
         });
     }
 }
+
+/// Project fixtures: `fixtures/<rule>/<project>/Dockerfile`, a Dockerfile as a real
+/// project writes it, run through the rule alone like the files above; each is a snapshot
+/// `<rule>@<project>`.
+#[test]
+fn project_fixtures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    for rule in all_rules() {
+        let name = rule.meta().name;
+        let Ok(entries) = std::fs::read_dir(root.join(name)) else {
+            continue;
+        };
+        let mut projects: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.join("Dockerfile").is_file())
+            .collect();
+        projects.sort();
+        for project in projects {
+            let text = std::fs::read_to_string(project.join("Dockerfile")).unwrap();
+            let context = project.join("context");
+            let context = context.is_dir().then(|| BuildContext::new(&context));
+            let label = project.file_name().unwrap().to_string_lossy();
+            let (count, fired) = report(name, &label, &text, context.as_ref());
+            assert!(
+                count > 0,
+                "{name}/{label}: the project fixture does not fire"
+            );
+            insta::with_settings!({
+                snapshot_path => "../../snapshots/transforms",
+                prepend_module_to_snapshot => false,
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(format!("{name}@{label}"), fired);
+            });
+        }
+    }
+}

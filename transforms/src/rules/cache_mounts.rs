@@ -6,7 +6,7 @@ use dockopt_shell::{Command, ListItem, Node, OpKind, Script, Word};
 use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, Stage, TextRange};
 
 use crate::knowledge::{CacheDir, PackageManager};
-use crate::package::{cache_path, recognize};
+use crate::package::{cache_path, cache_variable_under, recognize};
 use crate::rules::and_list;
 use crate::stage_state::{StageState, stage_chain, stage_states};
 use crate::{CheckContext, FixAvailability, Rule, RuleMeta, declare_rule};
@@ -27,9 +27,11 @@ declare_rule! {
     /// in the same round.
     ///
     /// Which commands download, where each manager keeps its cache (following USER, HOME
-    /// and variables such as `PIP_CACHE_DIR` or `GOPATH`), which flags and cleanup commands
-    /// only fight the cache, and what must run first all come from
-    /// `knowledge/package-managers.toml`. A folder already under a `--mount` of the RUN gets
+    /// and variables such as `PIP_CACHE_DIR`, `CARGO_HOME` or `GOPATH`, set by the
+    /// Dockerfile, by a stage it is built FROM, or by the base image as
+    /// `knowledge/images.toml` lists: the rust images' `CARGO_HOME=/usr/local/cargo`), which
+    /// flags and cleanup commands only fight the cache, and what must run first all come
+    /// from `knowledge/package-managers.toml`. A folder already under a `--mount` of the RUN gets
     /// no second mount (`target=/root/.cache` covers `/root/.cache/pip`).
     ///
     /// ## Why is this bad?
@@ -60,13 +62,19 @@ declare_rule! {
     /// stage (or of the stages it is built FROM), or from a well-known image user (`node` in
     /// the node images: 1000:1000).
     ///
-    /// Cleanup commands (`rm -rf /var/lib/apt/lists/*`, `apt-get clean`, `npm cache clean
-    /// --force`, `pip cache purge`, ...) are matched word for word against the knowledge
-    /// (as written, so a quoted `'/var/lib/apt/lists/*'` is not a glob and does not match; a
-    /// `*` entry matches any one word; short-option clusters match in any order, `-rf` ==
-    /// `-fr`). They are removed only when they run at the top level of the RUN, joined by
-    /// `&&`, and when what they delete is under a cache mount after the fix; the removal
-    /// takes one adjacent `&&` with it, so `a && rm -rf x && b` becomes `a && b`. Beside a
+    /// Cleanup commands (`apt-get clean`, `npm cache clean --force`, `pip cache purge`, `go
+    /// clean -modcache`, ...) are matched word for word against the knowledge (a `*` entry
+    /// matches any one word; short-option clusters match in any order, `-rf` == `-fr`). An
+    /// `rm` (options among `-r -R -f -v`) needs no entry: its literal operands are checked
+    /// against the mounts (as written, so a quoted `'/var/lib/apt/lists/*'` is not a glob).
+    /// A cleanup goes when what it deletes is under a cache mount after the fix (a new mount
+    /// point itself only when all of it is cache: `rm -rf /root/.npm` goes, `rm -rf
+    /// /var/lib/apt` does not) and it runs at the top level of the RUN, joined by `&&`; the
+    /// removal takes one adjacent `&&` with it, so `a && rm -rf x && b` becomes `a && b`. An
+    /// `rm` with other operands loses only those under a mount (`rm -rf
+    /// /var/lib/apt/lists/* /tmp/*` keeps `rm -rf /tmp/*`). A cleanup of a mounted cache that
+    /// cannot go (after `;`, inside `if` or a subshell) would empty the mount on every build,
+    /// so the RUN gets no mount and the diagnostic says which command is in the way. Beside a
     /// mount that is already there, only a cleanup that deletes what is inside the mount
     /// goes: `rm -rf /root/.npm` on a `/root/.npm` mount deletes the mount point itself
     /// (rm fails on it, so the build already fails) and is left as it is.
@@ -76,9 +84,21 @@ declare_rule! {
     /// use variables. Reported without a fix: a cache folder that cannot be known (HOME or
     /// the manager's variable comes from another variable), a non-root USER whose uid cannot
     /// be found (the mount would be owned by root and the install would fail with permission
-    /// denied), and a RUN that `rm`s the folder that would become the mount point. An ENV
-    /// that turns the cache off (`PIP_NO_CACHE_DIR`) is named in the message; it lives in
-    /// another instruction and is not removed.
+    /// denied), a RUN that `rm`s a folder above the one that would become the mount point,
+    /// and a folder with a part dockopt cannot know (bundler's `$BUNDLE_PATH/ruby/<ABI
+    /// version>/cache`).
+    ///
+    /// A manager whose cache is turned off gets no mount, since the mount would keep nothing:
+    /// `PIP_NO_CACHE_DIR` (any value: pip turns the cache off for `0` and `off` too),
+    /// `UV_NO_CACHE` (unless `0`, `false`, ...), set by ENV, ARG or on the command. It is
+    /// reported without a fix (`PIP_NO_CACHE_DIR=1 at line 4 turns pip's cache off, so a
+    /// cache mount would keep nothing; remove it to use a cache mount for pip`), and the
+    /// ENV is not removed: it is part of the image's config, also read by later RUNs and at
+    /// run time, and `pip-no-cache` stays quiet under it too, so `fix` followed by `fix
+    /// --unsafe-fixes` ends where one `fix --unsafe-fixes` does. A `--no-cache-dir` flag on
+    /// the command, by contrast, only keeps the image small, which the mount does too: it
+    /// is removed when the mount is added (and `pip-no-cache`, which adds it when BuildKit is
+    /// not known, is thus undone by the Unsafe fix in the same way in both orders).
     ///
     /// ## Fix safety
     /// Adding mounts needs BuildKit: Docker's legacy builder rejects `RUN --mount`. That
@@ -132,12 +152,14 @@ struct Need<'k> {
     cache: &'k CacheDir,
     /// The normalised absolute folder, or why it cannot be known.
     target: Result<String, String>,
+    /// The folder for messages: the known path, else as far as it is known
+    /// (`/usr/local/bundle/ruby/*/cache`), else the knowledge's default.
+    shown: String,
 }
 
 impl Need<'_> {
-    /// The folder for messages: the known path, else the knowledge's default.
     fn shown(&self) -> &str {
-        self.target.as_deref().unwrap_or(&self.cache.target)
+        &self.shown
     }
 }
 
@@ -196,17 +218,17 @@ fn mounts(instruction: Instruction<'_>) -> Option<Vec<Mount>> {
 /// Where `cache` is in `state`, or why that cannot be known.
 fn locate(cache: &CacheDir, state: &StageState) -> Result<String, String> {
     if let Some(path) = cache_path(cache, state) {
+        if path.contains('*') {
+            return Err(format!("{path} depends on the installed version (the `*`)"));
+        }
         return normalize(&path).ok_or_else(|| format!("{path} is not an absolute path"));
     }
     let from_variable = |var: &str| format!("{var} is set from another variable");
     if let Some(var) = cache.env.iter().find(|v| state.is_set(v)) {
         return Err(from_variable(var));
     }
-    if cache.gopath.is_some() && state.is_set("GOPATH") {
-        return Err(from_variable("GOPATH"));
-    }
-    if cache.xdg.is_some() && state.is_set("XDG_CACHE_HOME") {
-        return Err(from_variable("XDG_CACHE_HOME"));
+    if let Some((var, _)) = cache_variable_under(cache, state) {
+        return Err(from_variable(var));
     }
     if state.is_set("HOME") {
         return Err(from_variable("HOME"));
@@ -516,6 +538,9 @@ struct Run<'a, 'k> {
     needs: Vec<Need<'k>>,
     /// Downloading commands, by index into `script.commands()`, with their manager.
     downloads: Vec<(usize, &'k PackageManager)>,
+    /// Managers that download here with their cache turned off, and what turns it off
+    /// (`PIP_NO_CACHE_DIR=1 at line 4`): a mount would keep nothing, so they get none.
+    cache_off: Vec<(&'k PackageManager, String)>,
 }
 
 impl Rule for CacheMounts {
@@ -549,12 +574,25 @@ impl Rule for CacheMounts {
                         .filter_map(|m| m.target.as_deref())
                         .any(|m| covers(m, t))
                 };
+                // A cache mount the RUN already has inside a folder (`registry/cache` of
+                // `registry`) is the user's choice of what to keep: no parent mount over it.
+                let chosen_inside = |t: &str| {
+                    run.mounts
+                        .iter()
+                        .filter(|m| m.cache)
+                        .filter_map(|m| m.target.as_deref())
+                        .any(|m| m != t && covers(t, m))
+                };
                 // Missing folders, each once; an unknown folder only when the RUN has no
                 // cache mount at all (it may be the one already there).
                 let mut missing: Vec<&Need<'_>> = Vec::new();
                 for need in &run.needs {
                     let wanted = match &need.target {
-                        Ok(t) => !covered(t) && !missing.iter().any(|m| m.target.as_ref() == Ok(t)),
+                        Ok(t) => {
+                            !covered(t)
+                                && !chosen_inside(t)
+                                && !missing.iter().any(|m| m.target.as_ref() == Ok(t))
+                        }
                         Err(_) => !has_cache_mount,
                     };
                     if wanted {
@@ -570,17 +608,18 @@ impl Rule for CacheMounts {
                     }),
                     Err(_) => true,
                 });
+                for (manager, setting) in &run.cache_off {
+                    out.push(Diagnostic::new(
+                        Self::META.name,
+                        instruction.keyword_range().cover(instruction.args_range()),
+                        format!(
+                            "{setting} turns {name}'s cache off, so a cache mount would keep nothing; remove it to use a cache mount for {name}",
+                            name = manager.name
+                        ),
+                    ));
+                }
                 if !missing.is_empty() {
                     let mut message = describe(&missing);
-                    for manager in managers_of(&missing) {
-                        for var in manager.redundant_env.iter().filter(|v| run.state.is_set(v)) {
-                            let _ = write!(
-                                message,
-                                "; ENV {var} turns {}'s cache off: remove it for the mount to help",
-                                manager.name
-                            );
-                        }
-                    }
                     let mut diagnostic = Diagnostic::new(
                         Self::META.name,
                         instruction.keyword_range().cover(instruction.args_range()),
@@ -628,6 +667,7 @@ fn inspect<'a, 'k>(
     let mounts = mounts(instruction)?;
     let mut needs: Vec<Need<'k>> = Vec::new();
     let mut downloads = Vec::new();
+    let mut cache_off: Vec<(&'k PackageManager, String)> = Vec::new();
     for (i, command) in script.commands().into_iter().enumerate() {
         let Some(package) = recognize(ctx.knowledge, command) else {
             continue;
@@ -636,17 +676,37 @@ fn inspect<'a, 'k>(
             continue;
         }
         downloads.push((i, package.manager));
+        if cache_off
+            .iter()
+            .any(|(m, _)| std::ptr::eq(*m, package.manager))
+        {
+            continue;
+        }
+        let off = cache_turned_off(
+            ctx.file,
+            chain,
+            instruction.index(),
+            &state,
+            package.manager,
+            command,
+        );
+        if let Some(setting) = off {
+            needs.retain(|n| !std::ptr::eq(n.manager, package.manager));
+            cache_off.push((package.manager, setting));
+            continue;
+        }
         for cache in &package.manager.caches {
             if !needs.iter().any(|n| std::ptr::eq(n.cache, cache)) {
                 needs.push(Need {
                     manager: package.manager,
                     cache,
                     target: locate(cache, &state),
+                    shown: cache_path(cache, &state).unwrap_or_else(|| cache.target.clone()),
                 });
             }
         }
     }
-    if needs.is_empty() {
+    if needs.is_empty() && cache_off.is_empty() {
         return None;
     }
     Some(Run {
@@ -657,7 +717,71 @@ fn inspect<'a, 'k>(
         mounts,
         needs,
         downloads,
+        cache_off,
     })
+}
+
+/// Where the ENV or ARG `instruction` sets `var` (the file offset of its name), if it does.
+fn variable_offset(instruction: Instruction<'_>, var: &str) -> Option<usize> {
+    match instruction.kind() {
+        InstructionKind::Env => instruction
+            .key_values()
+            .iter()
+            .rfind(|pair| pair.key.value == var)
+            .map(|pair| pair.key.range.start),
+        InstructionKind::Arg => instruction
+            .words()
+            .iter()
+            .rfind(|w| w.value.split('=').next() == Some(var))
+            .map(|w| w.range.start),
+        _ => None,
+    }
+}
+
+/// What turns `manager`'s cache off for `command`, for a message (`PIP_NO_CACHE_DIR=1 at
+/// line 4`): a prefix assignment, else an ENV or ARG of the stage (or of the stages it is
+/// built FROM) or of the base image; `None` when the cache is on. A value set from another
+/// variable counts as off: the mount might keep nothing.
+fn cache_turned_off(
+    file: &Dockerfile,
+    chain: &[&Stage<'_>],
+    before: usize,
+    state: &StageState,
+    manager: &PackageManager,
+    command: &Command,
+) -> Option<String> {
+    let off = |value: Option<&str>| {
+        value.is_none_or(|v| {
+            !manager
+                .redundant_env_off_values
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(v.trim()))
+        })
+    };
+    for var in &manager.redundant_env {
+        if let Some(assignment) = command.assignments.iter().find(|a| &a.name == var) {
+            let value = assignment.value.as_ref().and_then(Word::value);
+            if off(value) {
+                return Some(format!("`{var}={}` on the command", value.unwrap_or("...")));
+            }
+            continue;
+        }
+        if !state.is_set(var) || !off(state.var(var)) {
+            continue;
+        }
+        let value = state.var(var).unwrap_or("...");
+        // The last ENV or ARG that set it, for its line.
+        let origin = chain
+            .iter()
+            .flat_map(|stage| stage.instructions.iter().rev())
+            .filter(|i| i.index() < before)
+            .find_map(|i| variable_offset(*i, var));
+        return Some(match origin {
+            Some(offset) => format!("{var}={value} at line {}", file.line_col(offset).line),
+            None => format!("{var}={value} from the base image"),
+        });
+    }
+    None
 }
 
 /// The state before instruction `index` with what the stages it is built FROM pass on
@@ -833,12 +957,32 @@ fn plan(
         })
         .collect();
     let commands = run.script.commands();
+    // A cleanup goes when what it deletes is mounted; a new mount point itself only when
+    // all of it is cache (`rm -rf /var/lib/apt` also deletes apt's state).
+    let whole_cache = |folder: &str| {
+        missing
+            .iter()
+            .any(|n| n.target.as_deref() == Ok(folder) && n.cache.disposable.is_empty())
+    };
+    let cleanable = |folder: &str, inside: bool| {
+        mounted
+            .iter()
+            .any(|m| covers(m, folder) && (inside || folder != *m || whole_cache(folder)))
+    };
     let Removal {
         edits: removal_edits,
         items: removed,
         paths: removed_paths,
+        left,
         ..
-    } = removal(ctx.file, run, &managers, &|folder, _| is_mounted(folder));
+    } = removal(ctx.file, run, &managers, &cleanable);
+    // A cleanup that stays would empty the new mount on every build: no mount then.
+    if !left.is_empty() {
+        return Err(format!(
+            "{} would empty the cache mount on every build, and only a command joined by `&&` at the top level of the RUN can be removed",
+            and_list(&left)
+        ));
+    }
     // The removed flags and cleanups are meant to go: the fix loop's guard must not take
     // them for lost commands.
     let removes: Vec<TextRange> = removal_edits.iter().map(|e| e.range).collect();
@@ -1005,6 +1149,9 @@ struct Removal {
     items: Vec<bool>,
     /// What the removed cleanups deleted (`/var/lib/apt/lists/**`).
     paths: Vec<String>,
+    /// Cleanups of a mounted cache that stay (not at the top level, not joined by `&&`):
+    /// they would empty the mount on every build.
+    left: Vec<String>,
 }
 
 /// The removal of `managers`' flags that only turn the cache off (on the RUN's downloading
@@ -1045,9 +1192,21 @@ fn removal(
         }
     }
 
-    // Cleanup commands at the top level, joined by `&&`.
+    // Cleanup commands at the top level, joined by `&&`: the knowledge's, and any `rm`
+    // whose every operand is under a mount.
     let home = run.state.home();
     let cleaned = |command: &Command| -> Option<Vec<String>> {
+        if let Some(operands) = rm_operands(command, home.as_deref()) {
+            let mut paths = Vec::new();
+            for (_, path) in operands {
+                let (folder, inside) = path?;
+                if !mounted(&folder, inside) {
+                    return None;
+                }
+                paths.push(deleted_paths(&folder, inside));
+            }
+            return Some(paths);
+        }
         managers.iter().find_map(|m| {
             let entry = m.cleanup.iter().find(|e| is_cleanup(e, command))?;
             let mut paths = Vec::new();
@@ -1057,11 +1216,7 @@ fn removal(
                     if !mounted(&folder, inside) {
                         return None;
                     }
-                    paths.push(if inside {
-                        format!("{}/**", folder.trim_end_matches('/'))
-                    } else {
-                        folder
-                    });
+                    paths.push(deleted_paths(&folder, inside));
                 }
             }
             Some(paths)
@@ -1085,12 +1240,91 @@ fn removal(
             label(run.script.slice(items[i].node.span()));
         }
     }
+
+    // What stays and still empties a mount: an `rm` loses its operands under a mount
+    // when others remain; any other cleanup left is reported by the caller.
+    let in_removed_item = |command: &Command| {
+        items.iter().zip(&removed).any(|(item, &gone)| {
+            let span = &item.node.span().clean;
+            gone && span.start <= command.span.clean.start && command.span.clean.end <= span.end
+        })
+    };
+    let mut left = Vec::new();
+    for command in commands.iter().filter(|c| !in_removed_item(c)) {
+        let text = || format!("`{}`", run.script.slice(&command.span));
+        if let Some(operands) = rm_operands(command, home.as_deref()) {
+            let words: Vec<&Word> = command.words().collect();
+            let under_mount: Vec<(usize, String)> = operands
+                .iter()
+                .filter_map(|(at, path)| {
+                    let (folder, inside) = path.as_ref()?;
+                    mounted(folder, *inside).then(|| (*at, deleted_paths(folder, *inside)))
+                })
+                .collect();
+            if under_mount.is_empty() {
+                continue;
+            }
+            if under_mount.len() == operands.len() {
+                left.push(text());
+                continue;
+            }
+            for (at, path) in under_mount {
+                edits.push(Edit::delete(word_removal(file, &words, at)));
+                label(&words[at].raw);
+                paths.push(path);
+            }
+        } else if managers
+            .iter()
+            .any(|m| m.cleanup.iter().any(|e| is_cleanup(e, command)))
+        {
+            left.push(text());
+        }
+    }
     Removal {
         edits,
         labels,
         items: removed,
         paths,
+        left,
     }
+}
+
+/// A deleted folder as a declared path: the folder, or `folder/**` when only its content
+/// goes.
+fn deleted_paths(folder: &str, inside: bool) -> String {
+    if inside {
+        format!("{}/**", folder.trim_end_matches('/'))
+    } else {
+        folder.to_string()
+    }
+}
+
+/// An operand of `rm`: its index into the command's words, and the folder it names.
+type RmOperand = (usize, Option<(String, bool)>);
+
+/// The operands of a plain `rm` (options only among `-r -R -f -v` and their long forms),
+/// by index into `command.words()`, each as the folder it names (see [`path_argument`]),
+/// `None` for one that is not a literal absolute path; `None` for another command.
+fn rm_operands(command: &Command, home: Option<&str>) -> Option<Vec<RmOperand>> {
+    if command.program() != Some("rm") {
+        return None;
+    }
+    let mut operands = Vec::new();
+    for (at, word) in command.words().enumerate().skip(1) {
+        let raw = word.raw.as_str();
+        if let Some(long) = raw.strip_prefix("--") {
+            if !matches!(long, "recursive" | "force" | "verbose") {
+                return None;
+            }
+        } else if let Some(short) = raw.strip_prefix('-') {
+            if short.is_empty() || !short.chars().all(|c| "rRfv".contains(c)) {
+                return None;
+            }
+        } else {
+            operands.push((at, path_argument(raw, home)));
+        }
+    }
+    (!operands.is_empty()).then_some(operands)
 }
 
 /// The diagnostic for flags and cleanups that only fight a cache mount the RUN already
@@ -1461,6 +1695,21 @@ mod tests {
             fix(text),
             "FROM debian\nRUN --mount=type=cache,target=/var/lib/apt,sharing=locked --mount=type=cache,target=/var/cache/apt,sharing=locked --mount=type=bind,source=x,target=/x rm -f /etc/apt/apt.conf.d/docker-clean && apt-get update\n"
         );
+        // A cache mount inside a folder is the user's choice: no parent mount over it.
+        let text = "FROM rust:1.82\nRUN --mount=type=cache,target=/usr/local/cargo/registry/cache cargo build --release\n";
+        assert_eq!(
+            fix(text),
+            "FROM rust:1.82\nRUN --mount=type=cache,target=/usr/local/cargo/git --mount=type=cache,target=/usr/local/cargo/registry/cache cargo build --release\n"
+        );
+        // Composer: COMPOSER_HOME of the composer image, else ~/.composer on php images.
+        assert_eq!(
+            fix("FROM composer:2\nRUN composer install --no-dev\n"),
+            "FROM composer:2\nRUN --mount=type=cache,target=/tmp/cache composer install --no-dev\n"
+        );
+        assert_eq!(
+            fix("FROM php:8.3-cli\nRUN composer install --no-dev\n"),
+            "FROM php:8.3-cli\nRUN --mount=type=cache,target=/root/.composer/cache composer install --no-dev\n"
+        );
         // A stage that already names an id for the folder lends it to the others.
         let text = "FROM python:3.12 AS a\nRUN --mount=type=cache,id=pip,target=/root/.cache/pip pip install x\nFROM python:3.12 AS b\nRUN pip install y\n";
         assert!(
@@ -1521,7 +1770,11 @@ mod tests {
             ),
             (
                 "FROM node:22\nRUN npm ci; rm -rf /root/.npm\n",
-                "`rm -rf /root/.npm` would delete the mount point /root/.npm",
+                "`rm -rf /root/.npm` would empty the cache mount on every build",
+            ),
+            (
+                "FROM node:22\nRUN npm ci && rm -rf /root\n",
+                "`rm -rf /root` would delete the mount point /root/.npm",
             ),
             (
                 "FROM python:3.12\nRUN pip install x && rm -rf /root/.cache/*\n",
@@ -1536,37 +1789,177 @@ mod tests {
     }
 
     #[test]
-    fn env_that_turns_the_cache_off_is_named() {
-        let d = check(
-            &CacheMounts,
-            "FROM python:3.12\nENV PIP_NO_CACHE_DIR=1\nRUN pip install flask\n",
-        );
-        assert!(
-            d[0].message.contains("ENV PIP_NO_CACHE_DIR"),
-            "{}",
-            d[0].message
-        );
-        assert!(d[0].fix.is_some());
-    }
-
-    #[test]
-    fn cleanup_joined_otherwise_is_kept() {
-        for (text, kept) in [
+    fn cache_folders_follow_the_base_image_env() {
+        for (text, mounts) in [
             (
-                "FROM debian\nRUN apt-get update; rm -rf /var/lib/apt/lists/*\n",
-                "; rm -rf /var/lib/apt/lists/*",
+                "FROM rust:1.79\nRUN cargo build --release\n",
+                "--mount=type=cache,target=/usr/local/cargo/registry --mount=type=cache,target=/usr/local/cargo/git",
+            ),
+            // The Dockerfile's ENV wins over the image's, also through `FROM <stage>`.
+            (
+                "FROM rust:1.79 AS base\nENV CARGO_HOME=/opt/cargo\nFROM base\nRUN cargo fetch\n",
+                "--mount=type=cache,target=/opt/cargo/registry --mount=type=cache,target=/opt/cargo/git",
             ),
             (
-                "FROM debian\nRUN apt-get update && rm -rf /var/lib/apt/lists/* || true\n",
-                "&& rm -rf /var/lib/apt/lists/* || true",
+                "FROM ruby:3.3\nRUN bundle install\n",
+                "--mount=type=cache,target=/usr/local/bundle/cache",
             ),
             (
-                "FROM debian\nRUN apt-get update && (rm -rf /var/lib/apt/lists/*)\n",
-                "(rm -rf /var/lib/apt/lists/*)",
+                "FROM composer:2\nRUN composer install\n",
+                "--mount=type=cache,target=/tmp/cache",
+            ),
+            (
+                "FROM golang:1.22\nRUN go mod download\n",
+                "--mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build",
+            ),
+            // GOPATH's default is ~/go where no image sets it.
+            (
+                "FROM debian\nRUN go mod download\n",
+                "--mount=type=cache,target=/root/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build",
             ),
         ] {
             let out = fix(text);
-            assert!(out.contains(kept), "{out}");
+            assert!(out.contains(&format!("RUN {mounts} ")), "{text}: {out}");
+        }
+        // Under BUNDLE_PATH bundler adds ruby/<ABI version>/: unknown, so no mount.
+        let d = check(
+            &CacheMounts,
+            "FROM ruby:3.3\nENV BUNDLE_PATH=/usr/local/bundle\nRUN bundle install\n",
+        );
+        assert!(d[0].fix.is_none());
+        assert_eq!(
+            d[0].message,
+            "bundler downloads into /usr/local/bundle/ruby/*/cache on every build; a cache mount keeps it between builds (no automatic fix: /usr/local/bundle/ruby/*/cache depends on the installed version (the `*`), so the cache folder is unknown)"
+        );
+    }
+
+    #[test]
+    fn cleanups_of_a_mounted_cache_go_in_the_same_fix() {
+        for (text, after) in [
+            (
+                "FROM debian\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists /var/cache/apt/archives\n",
+                "apt-get install -y curl\n",
+            ),
+            (
+                "FROM debian\nRUN apt-get update && apt-get install -y curl && apt-get clean && rm -rf /var/lib/apt/lists/*\n",
+                "apt-get install -y curl\n",
+            ),
+            // Only the operands under a mount: the rest of the rm stays.
+            (
+                "FROM debian\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/* /tmp/*\n",
+                "apt-get install -y curl && rm -rf /tmp/*\n",
+            ),
+            (
+                "FROM maven:3.9\nRUN mvn -B package && rm -rf /root/.m2/repository\n",
+                "mvn -B package\n",
+            ),
+            (
+                "FROM python:3.12\nRUN pip install flask && rm -rf ~/.cache/pip\n",
+                "pip install flask\n",
+            ),
+            (
+                "FROM node:22\nRUN npm ci && npm cache clean --force\n",
+                "npm ci\n",
+            ),
+            (
+                "FROM golang:1.22\nRUN go mod download && go clean -modcache\n",
+                "go mod download\n",
+            ),
+        ] {
+            let out = fix(text);
+            assert!(out.ends_with(after), "{text}: {out}");
+        }
+        // A cleanup that cannot go (inside `if`) would empty the mount: no fix, and why.
+        let d = check(
+            &CacheMounts,
+            "FROM golang:1.22\nRUN go mod download && if true; then go clean -modcache; fi\n",
+        );
+        assert!(d[0].fix.is_none());
+        assert!(
+            d[0].message.contains(
+                "(no automatic fix: `go clean -modcache` would empty the cache mount on every build"
+            ),
+            "{}",
+            d[0].message
+        );
+    }
+
+    #[test]
+    fn env_that_turns_the_cache_off_gets_no_mount() {
+        for (text, setting) in [
+            (
+                "FROM python:3.12-slim\nENV PIP_NO_CACHE_DIR=1\nRUN pip install flask\n",
+                "PIP_NO_CACHE_DIR=1 at line 2",
+            ),
+            // pip turns its cache off for any value, `off` and `0` included.
+            (
+                "FROM python:3.12\nENV PIP_NO_CACHE_DIR=off\nRUN pip install flask\n",
+                "PIP_NO_CACHE_DIR=off at line 2",
+            ),
+            (
+                "FROM python:3.12 AS base\nARG PIP_NO_CACHE_DIR=0\nENV PIP_NO_CACHE_DIR=0\nFROM base\nRUN pip install flask\n",
+                "PIP_NO_CACHE_DIR=0 at line 3",
+            ),
+            (
+                "FROM python:3.12\nRUN PIP_NO_CACHE_DIR=1 pip install flask\n",
+                "`PIP_NO_CACHE_DIR=1` on the command",
+            ),
+            (
+                "FROM python:3.12\nENV UV_NO_CACHE=1\nRUN uv pip install --system flask\n",
+                "UV_NO_CACHE=1 at line 2",
+            ),
+        ] {
+            let d = check(&CacheMounts, text);
+            assert_eq!(d.len(), 1, "{text}: {d:?}");
+            let manager = if setting.contains("UV") { "uv" } else { "pip" };
+            assert_eq!(
+                d[0].message,
+                format!(
+                    "{setting} turns {manager}'s cache off, so a cache mount would keep nothing; remove it to use a cache mount for {manager}"
+                ),
+                "{text}"
+            );
+            assert!(d[0].fix.is_none(), "{text}");
+        }
+        // uv reads UV_NO_CACHE as a boolean: `0` leaves the cache on.
+        let out = fix("FROM python:3.12\nENV UV_NO_CACHE=0\nRUN uv pip install --system flask\n");
+        assert!(
+            out.contains("--mount=type=cache,target=/root/.cache/uv"),
+            "{out}"
+        );
+        // Only the manager whose cache is off loses its mount: apt still gets one.
+        let text = "FROM python:3.12\nENV PIP_NO_CACHE_DIR=1\nRUN apt-get update && apt-get install -y gcc && pip install flask\n";
+        let d = check(&CacheMounts, text);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d[0].fix.is_none() && d[1].fix.is_some());
+        assert!(!fix(text).contains(".cache/pip"));
+    }
+
+    #[test]
+    fn cleanup_joined_otherwise_blocks_the_mount() {
+        for (text, kept) in [
+            (
+                "FROM debian\nRUN apt-get update; rm -rf /var/lib/apt/lists/*\n",
+                "rm -rf /var/lib/apt/lists/*",
+            ),
+            (
+                "FROM debian\nRUN apt-get update && rm -rf /var/lib/apt/lists/* || true\n",
+                "rm -rf /var/lib/apt/lists/*",
+            ),
+            (
+                "FROM debian\nRUN apt-get update && (rm -rf /var/lib/apt/lists/*)\n",
+                "rm -rf /var/lib/apt/lists/*",
+            ),
+        ] {
+            let d = check(&CacheMounts, text);
+            assert!(d[0].fix.is_none(), "{text}");
+            assert!(
+                d[0].message.contains(&format!(
+                    "(no automatic fix: `{kept}` would empty the cache mount on every build"
+                )),
+                "{text}: {}",
+                d[0].message
+            );
         }
         // Not the manager's own cache: apk's index folder is not under /etc/apk/cache.
         let out = fix("FROM alpine\nRUN apk add curl && rm -rf /var/cache/apk/*\n");
