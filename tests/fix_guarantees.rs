@@ -211,3 +211,111 @@ fn dry_run_patch_and_fix_agree_and_fixing_again_changes_nothing() {
     let _ = std::fs::remove_dir_all(&written);
     let _ = std::fs::remove_file(&patch_path);
 }
+
+/// Copies `from` (a folder, recursively) to `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir`, relative path and bytes, sorted.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push((path.strip_prefix(dir).unwrap().to_path_buf(), bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `fix` then `fix --unsafe-fixes` must give what one `fix --unsafe-fixes` gives: the result
+/// cannot depend on the order the user ran them (node-web once kept an orphan `npm cache
+/// clean` when the Safe fixes came first). Checked on the examples with their build contexts,
+/// the project fixtures, and every flat source.
+#[test]
+fn safe_fixes_first_give_the_same_result_as_all_at_once() {
+    let root = dockopt_testing::workspace_root();
+    let base = std::env::temp_dir().join(format!("dockopt-order-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let mut projects: Vec<PathBuf> = Vec::new();
+    for parent in [
+        root.join("examples"),
+        root.join("transforms/fixtures/cache-mounts"),
+    ] {
+        for entry in std::fs::read_dir(&parent).unwrap() {
+            let path = entry.unwrap().path();
+            if path.join("Dockerfile").is_file() {
+                projects.push(path);
+            }
+        }
+    }
+    projects.sort();
+    assert!(
+        projects.len() >= 6,
+        "examples not found under {}",
+        root.display()
+    );
+    let flat = copy_all("order-flat", &sources());
+    projects.push(flat.clone());
+
+    let mut differ = Vec::new();
+    for (i, project) in projects.iter().enumerate() {
+        let stepwise = base.join(format!("{i}-stepwise"));
+        let at_once = base.join(format!("{i}-at-once"));
+        copy_tree(project, &stepwise);
+        copy_tree(project, &at_once);
+        for (dir, runs) in [
+            (
+                &stepwise,
+                &[&["fix", "."][..], &["fix", "--unsafe-fixes", "."][..]][..],
+            ),
+            (&at_once, &[&["fix", "--unsafe-fixes", "."][..]][..]),
+        ] {
+            for args in runs {
+                let out = dockopt(dir, args);
+                assert!(
+                    matches!(out.status.code(), Some(0 | 1)),
+                    "{} {args:?}: {}",
+                    project.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+        let (a, b) = (tree(&stepwise), tree(&at_once));
+        for ((path, x), (_, y)) in a.iter().zip(&b).filter(|((_, x), (_, y))| x != y) {
+            differ.push(format!(
+                "{}/{}:\n--- fix, then fix --unsafe-fixes\n{}\n--- fix --unsafe-fixes\n{}",
+                project.display(),
+                path.display(),
+                String::from_utf8_lossy(x),
+                String::from_utf8_lossy(y)
+            ));
+        }
+        assert_eq!(a.len(), b.len(), "{}: different files", project.display());
+    }
+    let _ = std::fs::remove_dir_all(&base);
+    let _ = std::fs::remove_dir_all(&flat);
+    assert!(
+        differ.is_empty(),
+        "{} files depend on the order of the runs:\n{}",
+        differ.len(),
+        differ.join("\n\n")
+    );
+}

@@ -4,6 +4,7 @@ use dockopt_fix::{DeclaredEffect, Diagnostic, Edit, Fix};
 use dockopt_shell::{Command, Node, OpKind, Script};
 use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, TextRange};
 
+use super::package_runs::is_cleanup_command;
 use crate::manifest::{Reads, reads, recognize_install, written_present};
 use crate::package::recognize;
 use crate::paths::{absolute, indent_of};
@@ -468,6 +469,22 @@ fn diagnose(
                 ),
             ));
         }
+    }
+    // A cache cleanup of an install's own manager right after it (`npm ci && npm cache
+    // clean --force`) belongs to the install and moves with it: left behind it would clean
+    // a cache that is no longer there, and keep `cache-mounts` from removing it.
+    let managers: Vec<_> = commands[..=last]
+        .iter()
+        .filter(|(c, _)| recognize_install(knowledge, c).is_some())
+        .filter_map(|(c, _)| recognize(knowledge, c).map(|p| p.manager))
+        .collect();
+    let mut last = last;
+    while commands[last].1 == Some(OpKind::And)
+        && commands
+            .get(last + 1)
+            .is_some_and(|(next, _)| managers.iter().any(|m| is_cleanup_command(m, next)))
+    {
+        last += 1;
     }
     let tail = &commands[last + 1..];
     if !tail.is_empty() && commands[last].1 != Some(OpKind::And) {

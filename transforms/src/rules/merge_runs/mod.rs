@@ -7,6 +7,7 @@ use dockopt_fix::{DeclaredEffect, Diagnostic, Edit, Fix};
 use dockopt_shell::Script;
 use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, ItemKind, TextRange, TokenKind};
 
+use super::package_runs::{mount_targets, path_covers};
 use crate::image::lookup;
 use crate::package::recognize;
 use crate::stage_state::{StageState, stage_states};
@@ -72,6 +73,8 @@ declare_rule! {
     ///   or when the stage sets no SHELL and its base image is not one dockopt knows
     ///   (its config may carry such a SHELL);
     /// - RUNs with background jobs, different flags (mounts, network), exec form, heredocs;
+    ///   except that a cleanup RUN with no flags joins a RUN whose only flags are mounts
+    ///   when it deletes literal absolute paths none of the mounts is on, in or above;
     /// - a second RUN with a `# dockopt:` or `# hadolint` directive above it (it would
     ///   apply to nothing inside the merged RUN);
     /// - stages whose SHELL is not a POSIX shell or whose base image is a Windows image
@@ -287,6 +290,50 @@ struct Pair<'f, 'a> {
     second: Instruction<'a>,
     a: Body,
     b: Body,
+    /// The second RUN only deletes files the first RUN's mounts do not hold (see
+    /// [`cleanup_clear_of_mounts`]), so the two may merge though only the first has mounts.
+    cleanup_clear_of_mounts: bool,
+}
+
+/// Whether `second` (no flags, only `rm` of literal absolute paths) may join `first`, whose
+/// flags are all `--mount`s, none on, in or above a deleted path: the files it deletes are
+/// the layer's with or without the mounts. This keeps the result of `fix` then `fix
+/// --unsafe-fixes` the same as one `fix --unsafe-fixes`, where cache mounts may come first.
+fn cleanup_clear_of_mounts(
+    first: Instruction<'_>,
+    second: Instruction<'_>,
+    script: &Script,
+) -> bool {
+    if second.flags().next().is_some() || first.flags().any(|f| f.name() != "mount") {
+        return false;
+    }
+    let targets = mount_targets(first);
+    if targets
+        .iter()
+        .any(|t| t.contains('$') || !t.starts_with('/'))
+    {
+        return false;
+    }
+    let commands = script.commands();
+    !commands.is_empty()
+        && commands.iter().all(|command| {
+            command.program() == Some("rm")
+                && command.redirects.is_empty()
+                && command.assignments.is_empty()
+                && command.positionals().all(|word| {
+                    let Some(path) = word.value().filter(|v| v.starts_with('/')) else {
+                        return false;
+                    };
+                    // A glob deletes somewhere in the folder before its first pattern.
+                    let folder = match path.find(['*', '?', '[']) {
+                        Some(at) => path[..at].rsplit_once('/').map_or("/", |(f, _)| f),
+                        None => path,
+                    };
+                    !targets
+                        .iter()
+                        .any(|t| path_covers(t, folder) || path_covers(folder, t))
+                })
+        })
 }
 
 /// The edits that merge the pair, or why they must stay apart.
@@ -301,6 +348,7 @@ fn merge_edits(
         second,
         a,
         b,
+        cleanup_clear_of_mounts,
     } = pair;
     if state.windows && state.shell.is_none() {
         return Err("the stage runs on a Windows image, where RUN goes through cmd or PowerShell");
@@ -308,7 +356,7 @@ fn merge_edits(
     if !state.posix_shell() {
         return Err("the stage's SHELL is not a POSIX shell");
     }
-    if flag_set(*first) != flag_set(*second) {
+    if flag_set(*first) != flag_set(*second) && !cleanup_clear_of_mounts {
         return Err("their flags differ");
     }
     if a.background || b.background {
@@ -409,6 +457,8 @@ impl Rule for MergeRuns {
                 second,
                 a,
                 b: analyse(&script_b, file.text()),
+                cleanup_clear_of_mounts: related == Some(Relation::Cleanup)
+                    && cleanup_clear_of_mounts(first, second, &script_b),
             };
             let message = related.map_or(
                 "consecutive RUNs: merge them into one layer",
@@ -702,6 +752,31 @@ mod tests {
             "FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN apt-get update\nRUN apt-get install x\n",
         );
         assert!(d.len() == 1 && d[0].fix.is_none() && d[0].message.contains("Windows"));
+    }
+
+    #[test]
+    fn a_cleanup_clear_of_the_mounts_joins_a_run_with_mounts() {
+        let text = "FROM debian\nRUN --mount=type=cache,target=/var/cache/apt apt-get install -y nginx\nRUN rm -rf /etc/nginx /tmp/*\n";
+        assert_eq!(
+            merged_any(text),
+            "FROM debian\nRUN --mount=type=cache,target=/var/cache/apt apt-get install -y nginx && \\\n    rm -rf /etc/nginx /tmp/*\n"
+        );
+        // On, in or above a mount, by a glob, by a relative path, or with flags of its own:
+        // the mounts would change what it deletes (or make rm fail), so they stay apart.
+        for second in [
+            "RUN rm -rf /var/cache/apt/archives",
+            "RUN rm -rf /var/cache",
+            "RUN rm -rf /var/ca*",
+            "RUN rm -rf build",
+            "RUN --network=none rm -rf /etc/nginx",
+            "RUN rm -rf /etc/nginx && apt-get clean",
+        ] {
+            let text = format!(
+                "FROM debian\nRUN --mount=type=cache,target=/var/cache/apt apt-get install -y nginx\n{second}\n"
+            );
+            let d = check(&MergeRuns, &text);
+            assert!(d.iter().all(|d| d.fix.is_none()), "{text}");
+        }
     }
 
     #[test]
