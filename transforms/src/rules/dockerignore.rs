@@ -64,6 +64,27 @@ fn probes(entry: &str) -> Vec<String> {
     }
 }
 
+/// Whether an `!` exception of the ignore file `text` re-includes a path inside one of the
+/// folders `probes` (an exception with a pattern counts from its literal part on).
+fn reincludes_inside(text: &str, probes: &[String]) -> bool {
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix('!'))
+        .map(|pattern| {
+            let pattern = pattern.trim().trim_start_matches('/');
+            let literal = pattern
+                .find(['*', '?', '['])
+                .map_or(pattern, |at| &pattern[..at]);
+            literal.trim_end_matches('/')
+        })
+        .any(|path| {
+            probes.iter().any(|probe| {
+                path.strip_prefix(probe.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+                    || path.contains(&format!("/{probe}/"))
+            })
+        })
+}
+
 /// Context paths a COPY, ADD or bind mount names (sources from the context only).
 fn named_sources(ctx: &CheckContext<'_>) -> Vec<String> {
     let mut out = Vec::new();
@@ -215,6 +236,12 @@ impl Rule for Dockerignore {
             if context.is_excluded(&probes[0])
                 || probes.iter().any(|p| !with_entry_first.excludes(p))
             {
+                continue;
+            }
+            // An existing `!` exception for something inside the entry (Rails' `!/log/.keep`
+            // under `/log/*`) would lose to the entry appended after it: the folder would
+            // vanish from the context, and a RUN that needs it fail.
+            if reincludes_inside(existing_text, &probes) {
                 continue;
             }
             // Never exclude what a COPY or ADD names, or anything inside it.
