@@ -36,7 +36,9 @@ declare_rule! {
     /// one of them at run time (a `.env` loaded by dotenv) changes. The fix never excludes a
     /// path that a COPY or ADD names, keeps `.git` when a RUN calls `git` or the Python build
     /// takes its version from git (setuptools-scm, hatch-vcs, ...), leaves alone what an
-    /// existing `!` exception re-includes, and only appends to an existing file. The change
+    /// existing `!` exception re-includes and any folder with an exception inside it (Rails
+    /// keeps `!/log/.keep`, which an appended `log` would override), and only appends to an
+    /// existing file. The change
     /// applies to every Dockerfile built from the same context. With `--dry-run` a new file
     /// shows as `--- /dev/null`, and `--patch` creates it with `git apply`.
     ///
