@@ -25,7 +25,7 @@ MODES = {
     "unsafe-single-stage": ["--unsafe-fixes", "--ignore", "multi-stage"],
 }
 # The single-stage mode only for the examples whose install reads manifests (split-copy).
-SINGLE_STAGE_EXAMPLES = {"python-web", "node-web", "node-api", "go-api"}
+SINGLE_STAGE_EXAMPLES = {"python-web", "node-web", "node-api", "node-yarn", "go-api"}
 
 
 def verify(example, mode):
@@ -46,9 +46,14 @@ def secs(s):
     return f"{s:.1f} s" if isinstance(s, (int, float)) else "–"
 
 
+def user(side):
+    """The image's configured user; an empty one runs as root."""
+    return side.get("user") or "root"
+
+
 def row(name, mode, r):
     if not r.get("changed", True):
-        return f"| {name} | {mode} | no fix applies | | | | | 0 | – | |"
+        return f"| {name} | {mode} | no fix applies | | | | | | 0 | – | {r.get('verdict', '?')} | |"
     o, f = r["original"], r["fixed"]
     change = (f["size_bytes"] - o["size_bytes"]) / o["size_bytes"] * 100 if o.get("size_bytes") else 0
     fixes = sorted({a["rule"] for a in r.get("applied_fixes", [])})
@@ -60,7 +65,9 @@ def row(name, mode, r):
         f"| {o['layers']} → {f['layers']} "
         f"| {secs(o.get('rebuild_after_source_change_s'))} → {secs(f.get('rebuild_after_source_change_s'))} "
         f"| {secs(o.get('rebuild_after_manifest_change_s'))} → {secs(f.get('rebuild_after_manifest_change_s'))} "
-        f"| {'yes' if o['smoke_ok'] and f['smoke_ok'] else 'NO'} | {unexpected} | {app_time} | {', '.join(fixes)} |"
+        f"| {user(o)} → {user(f)} "
+        f"| {'yes' if o['smoke_ok'] and f['smoke_ok'] else 'NO'} | {unexpected} | {app_time} "
+        f"| {r.get('verdict', '?')} | {', '.join(fixes)} |"
     )
 
 
@@ -78,10 +85,12 @@ def main():
         "reruns `npm prune` and copies the whole app into the runtime stage, so it gains less.",
         "`app check` is what the app-equivalence check (run when multi-stage changes the base",
         "image) adds to the verify: the probes (dependencies by ecosystem, shared libraries), the",
-        "application's files and config (a row with 0 unexpected diffs passed it).",
+        "application's files and config (a row with 0 unexpected diffs passed it). `user` is the",
+        "image's configured user (root when it sets none); `verdict` is verify's (`ok`: built,",
+        "smoke test passed, nothing unexpected).",
         "",
-        "| example | fixes | size | layers | rebuild after source edit | rebuild after manifest edit | smoke | unexpected diffs | app check | rules applied |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| example | fixes | size | layers | rebuild after source edit | rebuild after manifest edit | user | smoke | unexpected diffs | app check | verdict | rules applied |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for example in examples:
         for mode in MODES:

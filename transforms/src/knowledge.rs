@@ -36,6 +36,9 @@ pub struct CacheDir {
     /// cannot know (bundler's `BUNDLE_PATH/ruby/*/cache`, `*` the Ruby ABI version).
     #[serde(default)]
     pub under: Vec<String>,
+    /// The folder that stands for `~` when the manager runs as root (Yarn classic uses
+    /// /usr/local/share, not root's HOME).
+    pub root_home: Option<String>,
     /// `locked` when concurrent builds must not share it at once.
     pub sharing: Option<String>,
     /// The sub-folders that are disposable cache, when not all of the folder is: what the

@@ -79,7 +79,10 @@ pub fn cache_path(cache: &CacheDir, state: &StageState) -> Option<String> {
         return Some(join(state.var(var)?, rest));
     }
     match cache.target.strip_prefix("~/") {
-        Some(rest) => Some(join(&state.home()?, rest)),
+        Some(rest) => match &cache.root_home {
+            Some(root_home) if state.is_root() => Some(join(root_home, rest)),
+            _ => Some(join(&state.home()?, rest)),
+        },
         None => Some(cache.target.clone()),
     }
 }

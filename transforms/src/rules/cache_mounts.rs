@@ -1710,6 +1710,15 @@ mod tests {
             fix("FROM php:8.3-cli\nRUN composer install --no-dev\n"),
             "FROM php:8.3-cli\nRUN --mount=type=cache,target=/root/.composer/cache composer install --no-dev\n"
         );
+        // Yarn classic run as root caches under /usr/local/share, not root's HOME.
+        assert_eq!(
+            fix("FROM node:22\nRUN yarn install --frozen-lockfile\n"),
+            "FROM node:22\nRUN --mount=type=cache,target=/usr/local/share/.cache/yarn yarn install --frozen-lockfile\n"
+        );
+        assert!(
+            fix("FROM node:22\nUSER node\nRUN yarn install --frozen-lockfile\n")
+                .contains("target=/home/node/.cache/yarn,uid=1000,gid=1000 "),
+        );
         // A stage that already names an id for the folder lends it to the others.
         let text = "FROM python:3.12 AS a\nRUN --mount=type=cache,id=pip,target=/root/.cache/pip pip install x\nFROM python:3.12 AS b\nRUN pip install y\n";
         assert!(
