@@ -86,6 +86,31 @@ pub struct NeedsRoot {
     pub mode_programs: Vec<String>,
     pub system_paths: Vec<String>,
     pub wrappers: Vec<String>,
+    /// Programs that run a command as another user, with the options that make them do so
+    /// (any one; none listed: always).
+    #[serde(default)]
+    pub switch_user: BTreeMap<String, Vec<String>>,
+}
+
+impl NeedsRoot {
+    /// Whether `program` (a base name) run with `args` switches to another user. A short
+    /// option also counts inside a bundle (`su -lc`).
+    pub fn switches_user(&self, program: &str, args: &[&str]) -> bool {
+        let given = |arg: &str, option: &str| {
+            if arg == option || arg.strip_prefix(option).is_some_and(|r| r.starts_with('=')) {
+                return true;
+            }
+            match (option.strip_prefix('-'), arg.strip_prefix('-')) {
+                (Some(short), Some(bundle)) if short.len() == 1 && !bundle.starts_with('-') => {
+                    bundle.chars().all(|c| c.is_ascii_alphanumeric()) && bundle.contains(short)
+                }
+                _ => false,
+            }
+        };
+        self.switch_user.get(program).is_some_and(|options| {
+            options.is_empty() || args.iter().any(|a| options.iter().any(|o| given(a, o)))
+        })
+    }
 }
 
 /// `[packages.MANAGER]`: data for the multi-stage rule.

@@ -151,6 +151,52 @@ pub struct Manifests {
     pub common_ignore: CommonIgnore,
 }
 
+/// `[[frameworks.when]]` and `[[frameworks.beside_code]]` of knowledge/writable.toml: a
+/// context file that contains a text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSays {
+    pub file: String,
+    pub contains: String,
+    #[serde(default)]
+    pub writable: Vec<String>,
+    pub what: Option<String>,
+}
+
+/// A framework's run-time writes (knowledge/writable.toml).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameworkWrites {
+    pub name: String,
+    pub markers: Vec<String>,
+    pub writable: Vec<String>,
+    #[serde(default)]
+    pub when: Vec<FileSays>,
+    #[serde(default)]
+    pub beside_code: Vec<FileSays>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConventionalWrites {
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedFolders {
+    pub folders: Vec<String>,
+}
+
+/// Where applications write at run time (knowledge/writable.toml).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Writable {
+    pub shared: SharedFolders,
+    pub conventional: ConventionalWrites,
+    pub frameworks: Vec<FrameworkWrites>,
+}
+
 /// Everything in `knowledge/`.
 #[derive(Debug)]
 pub struct Knowledge {
@@ -159,6 +205,7 @@ pub struct Knowledge {
     pub package_managers: PackageManagers,
     pub manifests: Manifests,
     pub images: crate::image::Images,
+    pub writable: Writable,
 }
 
 fn load<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> T {
@@ -182,6 +229,7 @@ impl Knowledge {
                 include_str!("../knowledge/manifests.toml"),
             ),
             images: load("images.toml", include_str!("../knowledge/images.toml")),
+            writable: load("writable.toml", include_str!("../knowledge/writable.toml")),
         })
     }
 }
@@ -266,6 +314,6 @@ mod tests {
                 .iter()
                 .any(|p| p == "build-base")
         );
-        assert!(images.needs_root.programs.iter().any(|p| p == "gosu"));
+        assert!(images.needs_root.switch_user.contains_key("gosu"));
     }
 }
