@@ -206,6 +206,7 @@ pub struct Knowledge {
     pub manifests: Manifests,
     pub images: crate::image::Images,
     pub writable: Writable,
+    pub(crate) multi_stage: crate::rules::MultiStageFacts,
 }
 
 fn load<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> T {
@@ -230,6 +231,10 @@ impl Knowledge {
             ),
             images: load("images.toml", include_str!("../knowledge/images.toml")),
             writable: load("writable.toml", include_str!("../knowledge/writable.toml")),
+            multi_stage: load(
+                "multi-stage.toml",
+                include_str!("../knowledge/multi-stage.toml"),
+            ),
         })
     }
 }

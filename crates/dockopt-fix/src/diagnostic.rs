@@ -132,6 +132,13 @@ pub struct DeclaredEffect {
     pub config: Vec<ConfigKey>,
     /// Other paths (globs) whose files may change.
     pub paths: Vec<String>,
+    /// ENV variables, by name, that the image may lose or hold another value of: narrower
+    /// than `config` holding `Env`, so it also counts for a fix that changes the base image
+    /// (multi-stage leaves build-only variables such as `CGO_ENABLED` out of the runtime).
+    pub env: Vec<String>,
+    /// Programs (paths) the fix builds another way (`CGO_ENABLED=0`, a static binary): their
+    /// bytes may differ; the smoke check must still pass and their libraries resolve.
+    pub rebuilt: Vec<String>,
     /// The base image may change (a tag, a slim variant).
     pub base_image: bool,
     /// One line for people: what changes and why it is acceptable.

@@ -37,6 +37,7 @@ pub use legacy_key_value::LegacyKeyValue;
 pub use maintainer_to_label::MaintainerToLabel;
 pub use merge_runs::MergeRuns;
 pub use multi_stage::MultiStage;
+pub(crate) use multi_stage::MultiStageFacts;
 pub use non_root_user::NonRootUser;
 pub use npm_cache_clean::NpmCacheClean;
 pub use pip_no_cache::PipNoCache;

@@ -1161,7 +1161,10 @@ pub fn classify_config(
                 APP_COVER,
                 format!("PATH gains {added} in front; {sentence}"),
             );
-        } else if let Some(c) = declared(ConfigKey::Env) {
+        } else if let Some(c) = effects
+            .declared_env(&key)
+            .or_else(|| declared(ConfigKey::Env))
+        {
             item = item.covered(c.by, c.reason);
         } else if a.is_none() {
             notes.push(format!("Env {key} added ({})", b.unwrap_or_default()));

@@ -56,6 +56,10 @@ struct FixEffect {
     /// (its files are covered one by one) is covered too.
     roots: Vec<(String, String)>,
     config: Vec<ConfigKey>,
+    /// ENV variables by name the fix declares it drops or changes.
+    env: Vec<String>,
+    /// Programs the fix builds another way.
+    rebuilt: Vec<String>,
     base_image: bool,
 }
 
@@ -167,6 +171,8 @@ impl Effects {
                 roots,
                 set: builder.build().map_err(|e| e.to_string())?,
                 config: fix.effect.config.clone(),
+                env: fix.effect.env.clone(),
+                rebuilt: fix.effect.rebuilt.clone(),
                 base_image: fix.effect.base_image,
             });
         }
@@ -257,6 +263,18 @@ impl Effects {
             .map(|f| f.rule.as_str())
     }
 
+    /// Which fix declares the ENV variable `name` by name (a fix that changes the base image
+    /// too: the declaration is exact, unlike a whole `Env` field).
+    pub fn declared_env(&self, name: &str) -> Option<Cover> {
+        self.fixes
+            .iter()
+            .find(|f| f.env.iter().any(|e| e == name))
+            .map(|f| Cover {
+                by: f.rule.clone(),
+                reason: format!("Env {name} declared"),
+            })
+    }
+
     /// Which fix that does not change the base image declares a config field: under the
     /// app-equivalence check a base-image change covers no field by itself.
     pub fn declared_config(&self, key: ConfigKey) -> Option<Cover> {
@@ -280,6 +298,16 @@ impl Effects {
     pub fn cover_app_path(&self, d: &FsDifference, tree: Option<&str>) -> Option<Cover> {
         if let Some(c) = self.cover_noise_or_mount(d) {
             return Some(c);
+        }
+        // A program a fix builds another way (any fix, a base-image one too) may have other
+        // bytes; it must still be there, and the smoke check and the library probe run it.
+        if d.change == ChangeKind::Changed
+            && let Some(fix) = self.fixes.iter().find(|f| f.rebuilt.contains(&d.path))
+        {
+            return Some(Cover {
+                by: fix.rule.clone(),
+                reason: format!("{} is built another way", d.path),
+            });
         }
         // An owner or mode change is first the doing of a fix that changes the user.
         let changes_user = |f: &&FixEffect| f.config.contains(&ConfigKey::User);
@@ -507,6 +535,44 @@ mod tests {
             None
         );
         assert_eq!(e.cover_path(&removed_file("/var/lib/apt/listsx")), None);
+    }
+
+    #[test]
+    fn a_declared_rebuild_and_declared_variables_count_for_a_base_image_fix() {
+        let multi_stage = |env: &[&str], rebuilt: &[&str]| {
+            Effects::new(
+                &[fix(
+                    "multi-stage",
+                    DeclaredEffect {
+                        config: vec![ConfigKey::Env],
+                        env: env.iter().map(ToString::to_string).collect(),
+                        rebuilt: rebuilt.iter().map(ToString::to_string).collect(),
+                        paths: vec!["/**".into()],
+                        base_image: true,
+                        ..DeclaredEffect::default()
+                    },
+                    1,
+                )],
+                "FROM x\n",
+            )
+            .unwrap()
+        };
+        let program = diff("/app/app", ChangeKind::Changed, EntryKind::File);
+        // Without the declaration a base-image fix explains no change of the program.
+        assert_eq!(multi_stage(&[], &[]).cover_app_path(&program, None), None);
+        assert_eq!(multi_stage(&[], &[]).declared_env("CGO_ENABLED"), None);
+        let e = multi_stage(&["CGO_ENABLED"], &["/app/app"]);
+        let cover = e.cover_app_path(&program, None).unwrap();
+        assert_eq!(
+            (cover.by.as_str(), cover.reason.as_str()),
+            ("multi-stage", "/app/app is built another way")
+        );
+        // Only its bytes: a program that vanished is still missing, another one unexplained.
+        assert_eq!(e.cover_app_path(&removed_file("/app/app"), None), None);
+        let other = diff("/app/tool", ChangeKind::Changed, EntryKind::File);
+        assert_eq!(e.cover_app_path(&other, None), None);
+        assert_eq!(e.declared_env("CGO_ENABLED").unwrap().by, "multi-stage");
+        assert_eq!(e.declared_env("GOFLAGS"), None);
     }
 
     #[test]

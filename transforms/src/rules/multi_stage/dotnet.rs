@@ -18,6 +18,10 @@ pub(super) struct Dotnet {
 }
 
 impl Ecosystem for Dotnet {
+    fn name(&self) -> &'static str {
+        "dotnet"
+    }
+
     // TODO(issue 13): move to knowledge (images.toml: the ecosystem of each toolchain image and
     // its package managers).
     fn repositories(&self) -> &'static [&'static str] {

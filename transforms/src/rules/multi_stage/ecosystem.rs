@@ -14,6 +14,9 @@ use crate::stage_state::StageState;
 /// One language's builds. An instance lives for one analysis and keeps the records of what
 /// the stage's build commands do ([`Ecosystem::scan`]), so the later steps can read them.
 pub(super) trait Ecosystem {
+    /// Its name in knowledge/multi-stage.toml (`[ecosystems.NAME]`).
+    fn name(&self) -> &'static str;
+
     /// The toolchain image repositories it builds on, as [`crate::image::ImageFacts`]
     /// names them.
     fn repositories(&self) -> &'static [&'static str];
@@ -58,6 +61,12 @@ pub(super) trait Ecosystem {
         _runtime: &[(Instruction<'_>, bool)],
     ) -> Plan<()> {
         Ok(())
+    }
+
+    /// Decides, once the stage is scanned, which image runs the build's output when it is
+    /// not the toolchain's twin, and what the build commands need for it.
+    fn runtime(&self, _a: &Analysis<'_>) -> Plan<Runtime> {
+        Ok(Runtime::default())
     }
 
     /// The paths the runtime stage copies from the build stage.
@@ -133,6 +142,20 @@ impl<'r> Call<'r> {
 pub(super) struct Added {
     pub(super) keyword: &'static str,
     pub(super) args: String,
+}
+
+/// The ecosystem's choice of runtime ([`Ecosystem::runtime`]).
+#[derive(Default)]
+pub(super) struct Runtime {
+    /// The image the runtime stage is FROM instead of the twin.
+    pub(super) image: Option<String>,
+    /// Text inserted into the build stage at file offsets (`CGO_ENABLED=0 ` before a
+    /// `go build`).
+    pub(super) inserts: Vec<(usize, String)>,
+    /// Sentences for the message: what it chose, and why.
+    pub(super) notes: Vec<String>,
+    /// What the fix's summary says about a build command it changes.
+    pub(super) changes_build: Option<String>,
 }
 
 /// What the fix adds to the two stages for an ecosystem.

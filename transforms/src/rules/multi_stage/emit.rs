@@ -50,15 +50,43 @@ fn blank_line_before(text: &str, offset: usize) -> bool {
     text[start..offset].trim().is_empty()
 }
 
+/// An ENV of the stage as the runtime stage repeats it.
+pub(super) struct RuntimeEnv<'a> {
+    pub(super) env: Instruction<'a>,
+    /// Which of its variables stay, in order; `None`: all of them (the text as written).
+    pub(super) keep: Option<Vec<bool>>,
+}
+
+impl RuntimeEnv<'_> {
+    fn text(&self) -> String {
+        let Some(keep) = &self.keep else {
+            return self.env.text().to_string();
+        };
+        let pairs: Vec<String> = self
+            .env
+            .key_values()
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(kv, _)| format!("{}={}", kv.key.value, kv.value.value))
+            .collect();
+        format!("{} {}", self.env.keyword(), pairs.join(" "))
+    }
+}
+
 /// The edits.
-#[allow(clippy::too_many_lines)]
+#[allow(clippy::too_many_lines, clippy::too_many_arguments)]
 pub(super) fn build_fix(
     a: &Analysis<'_>,
-    envs: &[Instruction<'_>],
+    envs: &[RuntimeEnv<'_>],
     last_workdir: Option<Instruction<'_>>,
     runtime: &[(Instruction<'_>, bool)],
     artifacts: &[String],
     packages: &[String],
+    inserts: &[(usize, String)],
+    changes_build: Option<&str>,
+    dropped_env: &[String],
+    rebuilt: &[String],
 ) -> Fix {
     let file = a.file;
     let text = file.text();
@@ -81,6 +109,11 @@ pub(super) fn build_fix(
         ));
         "build".to_string()
     };
+
+    // What the build commands need for the runtime (`CGO_ENABLED=0 ` before `go build`).
+    for (at, text) in inserts {
+        edits.push(Edit::insert(*at, text.clone()));
+    }
 
     // What the ecosystem sets up before a build command (Python: the virtual environment
     // before the first pip install), above the COPYs right before it, so that a later
@@ -242,7 +275,7 @@ pub(super) fn build_fix(
     let sets_env = additions.after_copy.iter().any(|(artifact, added)| {
         artifacts.contains(artifact) && added.iter().any(|i| i.keyword == "ENV")
     });
-    if sets_env {
+    if sets_env || !dropped_env.is_empty() {
         config.push(ConfigKey::Env);
     }
     // A `:nonroot` twin runs as its own user where the original, with no USER, ran as root.
@@ -261,12 +294,15 @@ pub(super) fn build_fix(
         edits,
         DeclaredEffect {
             config,
+            env: dropped_env.to_vec(),
+            rebuilt: rebuilt.to_vec(),
             paths: vec!["/**".into()],
             base_image: true,
             summary: format!(
-                "runtime stage FROM {} with {} from the build stage",
+                "runtime stage FROM {} with {} from the build stage{}",
                 a.twin,
-                and_list(&shown)
+                and_list(&shown),
+                changes_build.map(|c| format!("; {c}")).unwrap_or_default()
             ),
             ..DeclaredEffect::default()
         },

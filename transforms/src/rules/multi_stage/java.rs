@@ -17,6 +17,10 @@ pub(super) struct Java {
 }
 
 impl Ecosystem for Java {
+    fn name(&self) -> &'static str {
+        "java"
+    }
+
     // TODO(issue 13): move to knowledge (images.toml: the ecosystem of each toolchain image and
     // its package managers).
     fn repositories(&self) -> &'static [&'static str] {

@@ -9,6 +9,8 @@ mod command;
 mod dotnet;
 mod ecosystem;
 mod emit;
+mod facts;
+mod files;
 mod go;
 mod java;
 mod node;
@@ -16,18 +18,24 @@ mod python;
 mod runtime;
 mod rust;
 mod scan;
+mod sources;
 #[cfg(test)]
 mod tests;
+
+use std::fmt::Write as _;
 
 use dockopt_fix::{Diagnostic, Fix};
 use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, Stage};
 
 use crate::image::{self, ImageFacts};
 use crate::paths::{absolute, under};
+use crate::rules::and_list;
 use crate::stage_state::{StageState, stage_states};
 use crate::{CheckContext, FixAvailability, Knowledge, Rule, RuleMeta, declare_rule};
 use ecosystem::Ecosystem;
-use emit::build_fix;
+use emit::{RuntimeEnv, build_fix};
+pub(crate) use facts::MultiStageFacts;
+use files::runtime_files;
 use runtime::{check_packages, check_runtime_instructions};
 use scan::{Scan, WriteKind, scan_copy, scan_run};
 
@@ -39,13 +47,21 @@ declare_rule! {
     /// (knowledge/images.toml), which gets only what the application needs to run.
     ///
     /// The original instructions stay in the build stage (`FROM <image> AS build`, or the
-    /// stage's own name), comments included. The runtime stage gets every ENV of the stage,
-    /// the WORKDIR in effect at the end, the artifacts (`COPY --from=build`), and the
-    /// instructions that only matter at run time, moved with the comments above them:
-    /// EXPOSE, LABEL, HEALTHCHECK, VOLUME, USER, STOPSIGNAL, ENTRYPOINT, CMD.
+    /// stage's own name), comments included. The runtime stage gets the ENV of the stage
+    /// but the variables that only drive the build (`CGO_ENABLED`, `GOFLAGS`, `CARGO_*`,
+    /// `PIP_*`, `MAVEN_OPTS`: knowledge/multi-stage.toml; `NODE_ENV`, `RUST_LOG` and the
+    /// like stay), the WORKDIR in effect at the end, the artifacts (`COPY --from=build`),
+    /// and the instructions that only matter at run time, moved with the comments above
+    /// them: EXPOSE, LABEL, HEALTHCHECK, VOLUME, USER, STOPSIGNAL, ENTRYPOINT, CMD. The
+    /// WORKDIR stays even where it ends up empty: it is the program's working folder, which
+    /// relative paths resolve against, and it is part of the image's config.
     ///
-    /// - Go: the binary of `go build -o OUT` (with `CGO_ENABLED=0`), on
-    ///   `distroless/static`; CMD or ENTRYPOINT must run it.
+    /// - Go: the binary of `go build -o OUT`, on `distroless/static`; CMD or ENTRYPOINT
+    ///   must run it. A `go build` that leaves CGO_ENABLED unset gets `CGO_ENABLED=0` on
+    ///   its command line when no Go file of the build context (vendor/ included, tests
+    ///   not) imports "C" and go.mod requires no module known to need cgo; otherwise, and
+    ///   with `CGO_ENABLED=1`, the binary links the C library and runs on
+    ///   `distroless/base` (knowledge/multi-stage.toml says for which build images).
     /// - Rust: `target/release/NAME` of `cargo build --release` (NAME from `--bin` or
     ///   Cargo.toml), or where a later `cp`/`install` puts it, or the binary of
     ///   `cargo install --path .`, on `distroless/cc`.
@@ -59,14 +75,23 @@ declare_rule! {
     ///   Temurin JRE. .NET: the `dotnet publish -o OUT` folder holding the DLL that
     ///   `dotnet X.dll` runs, on `aspnet`.
     ///
+    /// Go, Rust and Java programs that open files at run time by a relative path get them
+    /// too: string literals of their sources (tests and vendored code aside) that name a
+    /// file or folder of the build context the build stage has under the WORKDIR, not
+    /// embedded (`//go:embed`, `include_str!`) and no source or manifest, are copied to the
+    /// same path (`template.ParseGlob("templates/*.html")` copies `templates`).
+    ///
     /// A shell-form CMD or ENTRYPOINT is written in exec form when the twin has no shell
     /// (distroless) and the command is plain words. Whenever what the runtime needs cannot
     /// be known, the rule reports without a fix and says why: a RUN that may write outside
     /// the WORKDIR (anything but package installs, the ecosystem's build commands and
     /// `mkdir`/`cp`/`mv`/`ln`/`touch`/`chmod` inside the WORKDIR), a COPY outside it, an
     /// apt package the twin lacks, a `-dev` package without known runtime library, a Rust
-    /// crate that links a system library, cgo, a CMD that does not run the artifact, yarn,
-    /// pnpm, poetry, uv or `pip --user`, a build argument used at run time, and more.
+    /// crate that links a system library, cgo where no runtime has the build image's C
+    /// library (Alpine), a Go build with cgo unset and no build context to read, a call
+    /// that opens a path built at run time which could mean a context file the runtime
+    /// stage lacks, a CMD that does not run the artifact, yarn, pnpm, poetry, uv or
+    /// `pip --user`, a build argument used at run time, and more.
     /// Already multi-stage files and images dockopt does not know are left alone.
     ///
     /// ## Why is this bad?
@@ -106,12 +131,17 @@ declare_rule! {
     /// is not an artifact (the source for Go, Rust, Java and .NET; package caches; files
     /// outside the WORKDIR). The distroless `:nonroot` twins run as uid 65532. Variables a
     /// RUN set only for itself are not in the runtime, and neither are the base image's own
-    /// ENV values (GOPATH, CARGO_HOME). A program that reads files it did not embed (Go
-    /// templates next to the source) or loads a library dockopt cannot see fails at run
-    /// time. `dockopt verify` builds both images, runs the example's smoke test on the new
-    /// one and shows every file and config difference, all covered by the declared base
-    /// image change: it proves the new image builds and passes the smoke test, not that
-    /// every code path finds what it needs.
+    /// ENV values (GOPATH, CARGO_HOME) nor the build-only ENV the rule leaves out (each
+    /// declared by name). A Go build that gets `CGO_ENABLED=0` makes another binary
+    /// (declared as rebuilt): linked statically, it resolves host names and users in Go
+    /// rather than through the C library's NSS modules. A program that opens files no
+    /// string literal of its sources names (paths from flags, variables or files outside
+    /// the build context) or loads a library dockopt cannot see fails at run time.
+    /// `dockopt verify` builds both images and runs its app-equivalence check: the same
+    /// command, config and application files (but for what the fix declares by name: the
+    /// variables left out, the rebuilt program), dependencies and shared libraries that
+    /// resolve, and the smoke test as the new user. It proves that much, not that every
+    /// code path finds what it needs.
     ///
     /// ## References
     /// Docker docs, "Multi-stage builds"; "Building best practices" (use multi-stage
@@ -206,6 +236,8 @@ struct Analysis<'a> {
     stage: &'a Stage<'a>,
     /// The ecosystem, with its records of the stage's build commands.
     eco: Box<dyn Ecosystem>,
+    /// The build image's facts.
+    base: ImageFacts,
     twin: String,
     twin_facts: ImageFacts,
     states: Vec<StageState>,
@@ -266,7 +298,16 @@ impl Rule for MultiStage {
              would carry only the artifacts"
         );
         let diagnostic = match plan(ctx, stage, &facts, &twin) {
-            Ok(fix) => Diagnostic::new(Self::META.name, stage.from.range(), head).with_fix(fix),
+            Ok(Planned { fix, twin, notes }) => {
+                let mut message = format!(
+                    "single-stage build ships the whole toolchain ({base}); a runtime stage FROM \
+                     {twin} would carry only the artifacts"
+                );
+                for note in notes {
+                    let _ = write!(message, "; {note}");
+                }
+                Diagnostic::new(Self::META.name, stage.from.range(), message).with_fix(fix)
+            }
             Err(why) => Diagnostic::new(
                 Self::META.name,
                 stage.from.range(),
@@ -277,9 +318,21 @@ impl Rule for MultiStage {
     }
 }
 
+/// The fix, the image its runtime stage is FROM, and what the message adds about it.
+struct Planned {
+    fix: Fix,
+    twin: String,
+    notes: Vec<String>,
+}
+
 /// The fix for the single stage, or why there is none.
 #[allow(clippy::too_many_lines)]
-fn plan(ctx: &CheckContext<'_>, stage: &Stage<'_>, facts: &ImageFacts, twin: &str) -> Plan<Fix> {
+fn plan(
+    ctx: &CheckContext<'_>,
+    stage: &Stage<'_>,
+    facts: &ImageFacts,
+    twin: &str,
+) -> Plan<Planned> {
     let eco = ecosystem::of(&facts.repository).ok_or_else(|| {
         format!(
             "dockopt does not know what a {} build produces",
@@ -294,6 +347,7 @@ fn plan(ctx: &CheckContext<'_>, stage: &Stage<'_>, facts: &ImageFacts, twin: &st
         file,
         stage,
         eco,
+        base: facts.clone(),
         twin: twin.to_string(),
         twin_facts,
         states: stage_states(file),
@@ -422,9 +476,25 @@ fn plan(ctx: &CheckContext<'_>, stage: &Stage<'_>, facts: &ImageFacts, twin: &st
         }
     }
 
+    let choice = a.eco.runtime(&a)?;
+    if let Some(image) = &choice.image {
+        a.twin_facts = image::lookup(ctx.knowledge, image)
+            .ok_or_else(|| format!("dockopt knows nothing about {image}"))?;
+        a.twin.clone_from(image);
+    }
+    let mut notes = choice.notes;
+    let (runtime_envs, dropped_env) = runtime_env(&a, &envs, &runtime, &mut notes);
     a.eco.check_build_stage(&a, &envs, &runtime)?;
     let runtime_packages = check_packages(&a)?;
-    let artifacts = a.eco.artifacts(&a, &runtime)?;
+    let mut artifacts = a.eco.artifacts(&a, &runtime)?;
+    // A build command the fix changes (CGO_ENABLED=0) makes other bytes of the programs.
+    let rebuilt = if choice.changes_build.is_some() {
+        artifacts.clone()
+    } else {
+        Vec::new()
+    };
+    let files = runtime_files(&a, &artifacts, &mut notes)?;
+    artifacts.extend(files);
     // Every write outside the WORKDIR must be (on the way to) an artifact.
     if let Some(o) = a.scan.outside.iter().find(|o| {
         !artifacts.iter().any(|art| match o.kind {
@@ -439,12 +509,104 @@ fn plan(ctx: &CheckContext<'_>, stage: &Stage<'_>, facts: &ImageFacts, twin: &st
     }
     check_runtime_instructions(&a, &runtime, &artifacts, &runtime_packages)?;
 
-    Ok(build_fix(
+    let fix = build_fix(
         &a,
-        &envs,
+        &runtime_envs,
         last_workdir,
         &runtime,
         &artifacts,
         &runtime_packages,
-    ))
+        &choice.inserts,
+        choice.changes_build.as_deref(),
+        &dropped_env,
+        &rebuilt,
+    );
+    Ok(Planned {
+        fix,
+        twin: a.twin,
+        notes,
+    })
+}
+
+/// The ENVs of the runtime stage: each ENV of the stage without the variables that only
+/// drive the build (knowledge/multi-stage.toml), unless something the runtime stage keeps
+/// refers to them; and the names left out (`notes` then names them).
+fn runtime_env<'a>(
+    a: &Analysis<'_>,
+    envs: &[Instruction<'a>],
+    runtime: &[(Instruction<'a>, bool)],
+    notes: &mut Vec<String>,
+) -> (Vec<RuntimeEnv<'a>>, Vec<String>) {
+    let facts = a.knowledge().multi_stage.ecosystem(a.eco.name());
+    let mut dropped: Vec<String> = envs
+        .iter()
+        .flat_map(|env| env.key_values())
+        .map(|kv| kv.key.value.trim_matches(['"', '\'']).to_string())
+        .filter(|name| facts.is_build_env(name))
+        .collect();
+    // Each name once, in the file's order.
+    let mut seen = Vec::new();
+    dropped.retain(|d| {
+        let first = !seen.contains(d);
+        seen.push(d.clone());
+        first
+    });
+    // A kept value or run-time instruction that reads a dropped variable keeps it.
+    loop {
+        let kept_refs: Vec<String> = envs
+            .iter()
+            .filter(|env| {
+                env.key_values().iter().any(|kv| {
+                    !dropped
+                        .iter()
+                        .any(|d| d == kv.key.value.trim_matches(['"', '\'']))
+                })
+            })
+            .chain(runtime.iter().map(|(i, _)| i))
+            .flat_map(|i| i.var_refs())
+            .map(|v| v.name)
+            .collect();
+        let before = dropped.len();
+        dropped.retain(|d| !kept_refs.contains(d));
+        if dropped.len() == before {
+            break;
+        }
+    }
+    if !dropped.is_empty() {
+        let names: Vec<String> = dropped.iter().map(|d| format!("`{d}`")).collect();
+        notes.push(format!(
+            "the runtime stage leaves out ENV {}, which only {} the build",
+            and_list(&names),
+            if dropped.len() == 1 {
+                "drives"
+            } else {
+                "drive"
+            }
+        ));
+    }
+    let kept = envs
+        .iter()
+        .filter_map(|&env| {
+            let keep: Vec<bool> = env
+                .key_values()
+                .iter()
+                .map(|kv| {
+                    !dropped
+                        .iter()
+                        .any(|d| d == kv.key.value.trim_matches(['"', '\'']))
+                })
+                .collect();
+            if keep.iter().all(|k| *k) {
+                Some(RuntimeEnv { env, keep: None })
+            } else if keep.iter().any(|k| *k) {
+                Some(RuntimeEnv {
+                    env,
+                    keep: Some(keep),
+                })
+            } else {
+                None
+            }
+        })
+        .collect();
+    (kept, dropped)
 }

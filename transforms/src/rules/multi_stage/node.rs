@@ -29,6 +29,10 @@ impl Node {
 }
 
 impl Ecosystem for Node {
+    fn name(&self) -> &'static str {
+        "node"
+    }
+
     // TODO(issue 13): move to knowledge (images.toml: the ecosystem of each toolchain image and
     // its package managers).
     fn repositories(&self) -> &'static [&'static str] {

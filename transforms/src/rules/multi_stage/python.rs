@@ -30,6 +30,10 @@ fn venv_on_path() -> Added {
 }
 
 impl Ecosystem for Python {
+    fn name(&self) -> &'static str {
+        "python"
+    }
+
     // TODO(issue 13): move to knowledge (images.toml: the ecosystem of each toolchain image and
     // its package managers).
     fn repositories(&self) -> &'static [&'static str] {

@@ -36,6 +36,10 @@ pub(super) struct Rust {
 }
 
 impl Ecosystem for Rust {
+    fn name(&self) -> &'static str {
+        "rust"
+    }
+
     // TODO(issue 13): move to knowledge (images.toml: the ecosystem of each toolchain image and
     // its package managers).
     fn repositories(&self) -> &'static [&'static str] {

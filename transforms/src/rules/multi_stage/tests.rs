@@ -31,7 +31,8 @@ fn go_builds_on_distroless_static() {
     assert_eq!(
         d[0].message,
         "single-stage build ships the whole toolchain (golang:1.22); a runtime stage FROM \
-         gcr.io/distroless/static-debian12:nonroot would carry only the artifacts"
+         gcr.io/distroless/static-debian12:nonroot would carry only the artifacts; without the \
+         build context dockopt cannot tell whether the program opens files at run time"
     );
     let f = d[0].fix.as_ref().unwrap();
     assert_eq!(f.applicability, Applicability::Unsafe);
@@ -56,7 +57,7 @@ fn go_relative_output_env_cgo_and_comments() {
     let text = "# syntax=docker/dockerfile:1\nARG GO=1.22\nFROM golang:1.22-alpine AS builder\nENV CGO_ENABLED=0\nWORKDIR /app\nCOPY . .\n# the server\nRUN go build -o server ./cmd/server\n# it listens here\nEXPOSE 8080\n\n# run it\nENTRYPOINT [\"/app/server\"]\n";
     assert_eq!(
         fix(text),
-        "# syntax=docker/dockerfile:1\nARG GO=1.22\nFROM golang:1.22-alpine AS builder\nENV CGO_ENABLED=0\nWORKDIR /app\nCOPY . .\n# the server\nRUN go build -o server ./cmd/server\n\nFROM gcr.io/distroless/static-debian12:nonroot\nENV CGO_ENABLED=0\nWORKDIR /app\nCOPY --from=builder /app/server /app/server\n# it listens here\nEXPOSE 8080\n# run it\nENTRYPOINT [\"/app/server\"]\n"
+        "# syntax=docker/dockerfile:1\nARG GO=1.22\nFROM golang:1.22-alpine AS builder\nENV CGO_ENABLED=0\nWORKDIR /app\nCOPY . .\n# the server\nRUN go build -o server ./cmd/server\n\nFROM gcr.io/distroless/static-debian12:nonroot\nWORKDIR /app\nCOPY --from=builder /app/server /app/server\n# it listens here\nEXPOSE 8080\n# run it\nENTRYPOINT [\"/app/server\"]\n"
     );
 }
 
@@ -148,7 +149,18 @@ fn reports_say_why() {
     for (text, why) in [
         (
             "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\nCMD [\"/app\"]\n",
-            "does not set CGO_ENABLED=0: the binary may link libc dynamically",
+            "the `go build` at line 4 leaves CGO_ENABLED unset (cgo on where a C compiler is), \
+             and without the build context dockopt cannot tell whether the module uses cgo",
+        ),
+        (
+            "FROM golang:1.22\nARG CGO=0\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=$CGO go build -o /app .\nCMD [\"/app\"]\n",
+            "the `go build` at line 5 runs with CGO_ENABLED=$CGO; dockopt needs 0 or 1",
+        ),
+        (
+            "FROM golang:1.22-alpine\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=1 go build -o /app .\nCMD [\"/app\"]\n",
+            "the `go build` at line 4 sets CGO_ENABLED=1, so the binary links the C library \
+             dynamically, and dockopt knows no runtime image with the C library of \
+             golang:1.22-alpine",
         ),
         (
             "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build .\nCMD [\"/src/x\"]\n",
@@ -297,4 +309,451 @@ fn rust_without_context_reports() {
         "FROM rust:1\nWORKDIR /app\nCOPY . .\nRUN cargo build\nCMD [\"/app/target/debug/cli\"]\n",
         "is not a release build",
     );
+}
+
+/// A build context in a temp folder, removed on drop.
+struct Context(std::path::PathBuf);
+
+impl Context {
+    fn new(files: &[(&str, &[u8])]) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "dockopt-multi-stage-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (path, bytes) in files {
+            let full = dir.join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, bytes).unwrap();
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn check(&self, text: &str) -> Vec<dockopt_fix::Diagnostic> {
+        let context = crate::BuildContext::new(&self.0);
+        let file = dockopt_syntax::parse(text);
+        crate::Rule::check(
+            &MultiStage,
+            &crate::CheckContext {
+                file: &file,
+                knowledge: crate::Knowledge::get(),
+                build_context: Some(&context),
+                options: &crate::RuleOptions::default(),
+                target: &crate::TargetFacts::default(),
+            },
+        )
+    }
+
+    /// The message and the fixed text (None when it only reports).
+    fn fix(&self, text: &str) -> (String, Option<String>) {
+        let d = self.check(text);
+        assert_eq!(d.len(), 1, "{text}: {d:?}");
+        let fixed = d[0].fix.as_ref().map(|fix| {
+            let mut out = text.to_string();
+            for edit in fix.edits.iter().rev() {
+                out.replace_range(edit.range.range(), &edit.replacement);
+            }
+            out
+        });
+        (d[0].message.clone(), fixed)
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const GO_MOD: &[u8] = b"module example.com/app\n\ngo 1.22\n";
+const GO_MAIN: &[u8] = b"package main\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n)\n\n// import \"C\" in a comment is no import.\nfunc main() { fmt.Println(\"C\"); http.ListenAndServe(\":8080\", nil) }\n";
+const SEED: &str =
+    "FROM golang:1.22\nWORKDIR /app\nCOPY . .\nRUN go build -o app .\nCMD [\"./app\"]\n";
+
+#[test]
+fn go_without_cgo_builds_static_with_cgo_off_on_the_command() {
+    let ctx = Context::new(&[
+        ("go.mod", GO_MOD),
+        ("main.go", GO_MAIN),
+        // Tests are not built; testdata is not either.
+        ("main_test.go", b"package main\nimport \"C\"\n"),
+        ("testdata/x.go", b"package x\nimport \"C\"\n"),
+    ]);
+    let (message, fixed) = ctx.fix(SEED);
+    assert!(
+        message.contains(
+            "the `go build` at line 4 gets CGO_ENABLED=0 for a static binary: no Go file of \
+             the build context imports \"C\""
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        fixed.unwrap(),
+        "FROM golang:1.22 AS build\nWORKDIR /app\nCOPY . .\nRUN CGO_ENABLED=0 go build -o app .\n\nFROM gcr.io/distroless/static-debian12:nonroot\nWORKDIR /app\nCOPY --from=build /app/app /app/app\nCMD [\"./app\"]\n"
+    );
+    // verify accepts other bytes of that program only because the fix declares it.
+    let d = ctx.check(SEED);
+    let effect = &d[0].fix.as_ref().unwrap().effect;
+    assert_eq!(effect.rebuilt, ["/app/app"]);
+    // After `cd` and other assignments too, and only on the build command.
+    let text = "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go mod download && cd cmd && GOOS=linux go build -o /out/app .\nCMD [\"/out/app\"]\n";
+    let ctx = Context::new(&[("go.mod", GO_MOD), ("cmd/main.go", GO_MAIN)]);
+    let fixed = ctx.fix(text).1.unwrap();
+    assert!(
+        fixed.contains(
+            "RUN go mod download && cd cmd && CGO_ENABLED=0 GOOS=linux go build -o /out/app .\n"
+        ),
+        "{fixed}"
+    );
+    assert!(!fixed.contains("ENV CGO_ENABLED"), "{fixed}");
+}
+
+#[test]
+fn go_with_cgo_runs_on_a_runtime_with_glibc() {
+    let runtime = "FROM gcr.io/distroless/base-debian12:nonroot\n";
+    for (path, text) in [
+        (
+            "native.go",
+            "package main\n\n/*\n#include <stdint.h>\n*/\nimport \"C\"\n",
+        ),
+        (
+            "native.go",
+            "package main\n\nimport (\n\t\"fmt\"\n\t// the C side\n\t\"C\"\n)\n",
+        ),
+        // Vendored packages are built into the binary.
+        ("vendor/github.com/x/y/y.go", "package y\nimport `C`\n"),
+    ] {
+        let ctx = Context::new(&[
+            ("go.mod", GO_MOD),
+            ("main.go", GO_MAIN),
+            (path, text.as_bytes()),
+        ]);
+        let (message, fixed) = ctx.fix(SEED);
+        let fixed = fixed.unwrap_or_else(|| panic!("{path}: {message}"));
+        assert!(fixed.contains(runtime), "{fixed}");
+        assert!(fixed.contains("RUN go build -o app ."), "{fixed}");
+        assert!(
+            message.contains(&format!("{path}:")) && message.contains("imports \"C\" (cgo)"),
+            "{message}"
+        );
+        assert!(message.contains("a runtime stage FROM gcr.io/distroless/base-debian12:nonroot"));
+    }
+    // A module known to need cgo, outside the context.
+    let go_mod = "module example.com/app\n\ngo 1.22\n\nrequire (\n\tgithub.com/mattn/go-sqlite3 v1.14.22\n)\n";
+    let ctx = Context::new(&[("go.mod", go_mod.as_bytes()), ("main.go", GO_MAIN)]);
+    let (message, fixed) = ctx.fix(SEED);
+    assert!(fixed.unwrap().contains(runtime));
+    assert!(
+        message.contains("go.mod requires github.com/mattn/go-sqlite3, which needs cgo"),
+        "{message}"
+    );
+    // Vendored, the module's files speak for it.
+    let ctx = Context::new(&[
+        ("go.mod", go_mod.as_bytes()),
+        ("main.go", GO_MAIN),
+        (
+            "vendor/modules.txt",
+            b"# github.com/mattn/go-sqlite3 v1.14.22\n",
+        ),
+    ]);
+    assert!(ctx.fix(SEED).1.unwrap().contains("CGO_ENABLED=0 go build"));
+    // A file dockopt cannot read may import "C": the runtime with glibc is the safe one.
+    let ctx = Context::new(&[
+        ("go.mod", GO_MOD),
+        ("main.go", GO_MAIN),
+        ("odd.go", b"package main\nimport \"C\"\n\xff\xfe"),
+    ]);
+    let (message, fixed) = ctx.fix(SEED);
+    assert!(fixed.unwrap().contains(runtime));
+    assert!(message.contains("could not read odd.go"), "{message}");
+    // CGO_ENABLED=1 needs no context.
+    let text = "FROM golang:1.22-bookworm\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=1 go build -o /app .\nCMD [\"/app\"]\n";
+    assert!(fix(text).contains(runtime));
+    // No runtime for a build image whose C library dockopt cannot match.
+    for base in ["golang:1.22-alpine", "golang:1.25", "golang:1.24-trixie"] {
+        let ctx = Context::new(&[
+            ("go.mod", GO_MOD),
+            ("main.go", b"package main\nimport \"C\"\n"),
+        ]);
+        let (message, fixed) = ctx.fix(&SEED.replace("golang:1.22", base));
+        assert!(fixed.is_none(), "{base}");
+        assert!(
+            message.contains("knows no runtime image with the C library"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn go_copies_the_files_it_opens_at_run_time() {
+    let main = br#"package main
+
+import (
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"os"
+)
+
+//go:embed assets
+var assets embed.FS
+
+func main() {
+	tmpl := template.Must(template.ParseGlob("templates/*.html"))
+	sub, _ := fs.Sub(assets, "assets")
+	http.Handle("/static/", http.FileServer(http.Dir("./public/")))
+	http.Handle("/assets/", http.FileServer(http.FS(sub)))
+	cfg, _ := os.ReadFile("config/app")
+	_, _, _ = tmpl, cfg, "internal"
+	_ = "go.mod"
+	_ = "secrets/token"
+}
+"#;
+    let ctx = Context::new(&[
+        ("go.mod", GO_MOD),
+        ("main.go", main),
+        ("main_test.go", b"package main\nvar _ = \"fixtures\"\n"),
+        ("fixtures/a.json", b"{}"),
+        ("templates/index.html", b"<p>hi</p>"),
+        ("public/app.css", b"body{}"),
+        ("assets/logo.svg", b"<svg/>"),
+        ("config/app.yaml", b"port: 8080\n"),
+        ("internal/db/db.go", b"package db\n"),
+        ("secrets/token", b"x"),
+        (".dockerignore", b"secrets\n"),
+    ]);
+    let text = "FROM golang:1.22\nWORKDIR /srv/app\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /usr/local/bin/app .\nCMD [\"app\"]\n";
+    let (message, fixed) = ctx.fix(text);
+    assert_eq!(
+        fixed.unwrap(),
+        "FROM golang:1.22 AS build\nWORKDIR /srv/app\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /usr/local/bin/app .\n\nFROM gcr.io/distroless/static-debian12:nonroot\nWORKDIR /srv/app\nCOPY --from=build /usr/local/bin/app /usr/local/bin/app\nCOPY --from=build /srv/app/config/app.yaml /srv/app/config/app.yaml\nCOPY --from=build /srv/app/public /srv/app/public\nCOPY --from=build /srv/app/templates /srv/app/templates\nCMD [\"app\"]\n"
+    );
+    assert!(
+        message.contains(
+            "the program opens config/app.yaml, public and templates at run time (named in its \
+             sources), so the runtime stage copies them too"
+        ),
+        "{message}"
+    );
+    // A path built at run time that could mean a context file nothing copies: report.
+    let dynamic = b"package main\n\nimport (\n\t\"html/template\"\n\t\"os\"\n)\n\nfunc main() {\n\tdir := os.Getenv(\"VIEWS\")\n\ttemplate.Must(template.ParseGlob(dir + \"/*.html\"))\n}\n";
+    let ctx = Context::new(&[
+        ("go.mod", GO_MOD),
+        ("main.go", dynamic),
+        ("web/views/home.html", b"<p>home</p>"),
+    ]);
+    let (message, fixed) = ctx.fix(text);
+    assert!(fixed.is_none());
+    assert!(
+        message.contains(
+            "main.go:10 opens a path built at run time (`template.ParseGlob(dir + \"/*.html\")`); \
+             dockopt cannot tell whether it means web/views/home.html"
+        ),
+        "{message}"
+    );
+    // Once a literal names the folder, what the call could mean is copied.
+    let named = String::from_utf8(dynamic.to_vec()).unwrap().replace(
+        "func main() {",
+        "const views = \"web/views\"\n\nfunc main() {",
+    );
+    let ctx = Context::new(&[
+        ("go.mod", GO_MOD),
+        ("main.go", named.as_bytes()),
+        ("web/views/home.html", b"<p>home</p>"),
+    ]);
+    assert!(
+        ctx.fix(text)
+            .1
+            .unwrap()
+            .contains("COPY --from=build /srv/app/web/views /srv/app/web/views\n")
+    );
+    // A prefix that names a folder is enough: "static/" + name.
+    let prefix = b"package main\nimport \"os\"\nfunc read(name string) { os.ReadFile(\"static/\" + name) }\nfunc main() {}\n";
+    let ctx = Context::new(&[
+        ("go.mod", GO_MOD),
+        ("main.go", prefix),
+        ("static/a.txt", b"a"),
+    ]);
+    assert!(
+        ctx.fix(text)
+            .1
+            .unwrap()
+            .contains("COPY --from=build /srv/app/static /srv/app/static\n")
+    );
+    // The whole working folder.
+    let whole =
+        b"package main\nimport \"net/http\"\nfunc main() { http.FileServer(http.Dir(\".\")) }\n";
+    let ctx = Context::new(&[("go.mod", GO_MOD), ("main.go", whole)]);
+    let (message, fixed) = ctx.fix(text);
+    assert!(fixed.is_none());
+    assert!(
+        message.contains("main.go:3 opens the whole working folder (`http.Dir(\".\")`)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn rust_and_java_copy_what_they_open_not_what_is_compiled_in() {
+    let cargo = b"[package]\nname = \"web\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
+    let lock = b"version = 3\n\n[[package]]\nname = \"web\"\nversion = \"0.1.0\"\n";
+    let main = br##"//! The web server.
+const HELP: &str = include_str!("../help/usage.txt");
+
+#[derive(rust_embed::RustEmbed)]
+#[folder = "embedded/"]
+struct Assets;
+
+fn longest<'a>(a: &'a str, b: &'a str) -> &'a str { if a.len() > b.len() { a } else { b } }
+
+fn main() {
+    let c = 'x';
+    let tera = tera::Tera::new("views/**/*").unwrap();
+    let files = tower_http::services::ServeDir::new(r#"public"#);
+    let raw = r"not a path";
+    /* nested /* comment "static" */ still comment "static" */
+    let _ = (HELP, c, tera, files, raw, longest("a", "b"));
+}
+"##;
+    let ctx = Context::new(&[
+        ("Cargo.toml", cargo),
+        ("Cargo.lock", lock),
+        ("src/main.rs", main),
+        ("help/usage.txt", b"usage"),
+        ("embedded/x.css", b"x"),
+        ("views/index.html", b"<p/>"),
+        ("public/robots.txt", b"User-agent: *"),
+        ("static/never.txt", b"not read"),
+    ]);
+    let text = "FROM rust:1\nWORKDIR /app\nCOPY . .\nENV CARGO_INCREMENTAL=0 RUST_LOG=info\nRUN cargo build --release\nCMD [\"/app/target/release/web\"]\n";
+    let (message, fixed) = ctx.fix(text);
+    let fixed = fixed.unwrap_or_else(|| panic!("{message}"));
+    assert!(
+        fixed.ends_with(
+            "FROM gcr.io/distroless/cc-debian12:nonroot\nENV RUST_LOG=info\nWORKDIR /app\nCOPY --from=build /app/target/release/web /app/target/release/web\nCOPY --from=build /app/public /app/public\nCOPY --from=build /app/views /app/views\nCMD [\"/app/target/release/web\"]\n"
+        ),
+        "{fixed}"
+    );
+    assert!(message.contains("leaves out ENV `CARGO_INCREMENTAL`, which only drives the build"));
+
+    let java = br#"package com.example;
+import java.nio.file.*;
+class Prices {
+    static final Path CSV = Paths.get("data/prices.csv");
+    String template = "classpath:templates/";
+    String text = """
+        not/a/path
+        """;
+}
+"#;
+    let ctx = Context::new(&[
+        ("pom.xml", b"<project/>"),
+        ("src/main/java/com/example/Prices.java", java),
+        ("src/main/resources/templates/index.html", b"<p/>"),
+        ("data/prices.csv", b"sku,cents\n"),
+    ]);
+    let text = "FROM maven:3.9-eclipse-temurin-21\nWORKDIR /app\nCOPY . .\nRUN mvn -B package\nCMD [\"java\", \"-jar\", \"target/app.jar\"]\n";
+    let fixed = ctx.fix(text).1.unwrap();
+    assert!(
+        fixed.contains(
+            "COPY --from=build /app/target/app.jar /app/target/app.jar\nCOPY --from=build /app/data/prices.csv /app/data/prices.csv\nCMD"
+        ),
+        "{fixed}"
+    );
+}
+
+#[test]
+fn build_only_env_stays_in_the_build_stage() {
+    let go = "FROM golang:1.22\nENV CGO_ENABLED=0 GOOS=linux APP_PORT=8080\nENV GOFLAGS=-mod=vendor\nENV GODEBUG=netdns=go GOMAXPROCS=2\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\nCMD [\"/app\"]\n";
+    let d = check(&MultiStage, go);
+    let f = d[0].fix.as_ref().unwrap();
+    assert!(f.effect.config.contains(&ConfigKey::Env));
+    // By name, so that verify accepts exactly these gone from the runtime; the build
+    // command is not changed (CGO_ENABLED is set), so no program is declared rebuilt.
+    assert_eq!(f.effect.env, ["CGO_ENABLED", "GOOS", "GOFLAGS"]);
+    assert!(f.effect.rebuilt.is_empty());
+    assert!(
+        d[0].message.contains(
+            "the runtime stage leaves out ENV `CGO_ENABLED`, `GOOS` and `GOFLAGS`, which only \
+             drive the build"
+        ),
+        "{}",
+        d[0].message
+    );
+    assert!(
+        fix(go).ends_with(
+            "FROM gcr.io/distroless/static-debian12:nonroot\nENV APP_PORT=8080\nENV GODEBUG=netdns=go GOMAXPROCS=2\nWORKDIR /src\nCOPY --from=build /app /app\nCMD [\"/app\"]\n"
+        ),
+        "{}",
+        fix(go)
+    );
+    // What the runtime stage still reads stays.
+    let referenced = "FROM golang:1.22\nENV CGO_ENABLED=0 GOPATH=/go\nENV PATH=$GOPATH/bin:$PATH\nWORKDIR /src\nCOPY . .\nRUN go build -o /go/bin/app .\nCMD [\"/go/bin/app\"]\n";
+    assert!(
+        fix(referenced).contains("\nENV GOPATH=/go\nENV PATH=$GOPATH/bin:$PATH\nWORKDIR /src\n"),
+        "{}",
+        fix(referenced)
+    );
+    // Node keeps NODE_ENV; pip's settings go.
+    let node = "FROM node:22\nENV NODE_ENV=production\nWORKDIR /app\nCOPY . .\nRUN npm ci --omit=dev\nCMD [\"node\", \"x.js\"]\n";
+    assert!(fix(node).contains("FROM node:22-slim\nENV NODE_ENV=production\n"));
+    let python = "FROM python:3.12\nENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1\nENV PIP_DISABLE_PIP_VERSION_CHECK=1\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD python app.py\n";
+    assert!(
+        fix(python).contains("FROM python:3.12-slim\nENV PYTHONUNBUFFERED=1\nWORKDIR /app\n"),
+        "{}",
+        fix(python)
+    );
+}
+
+#[test]
+fn the_source_reader_survives_odd_input() {
+    use super::facts::EcosystemFacts;
+    use super::sources::{Lang, Lexicon, read};
+    let facts = EcosystemFacts {
+        read_calls: vec!["ReadFile".into()],
+        compile_time: vec!["include_str!".into()],
+        ..EcosystemFacts::default()
+    };
+    let lexicon = Lexicon {
+        facts: &facts,
+        cgo_import: "C",
+        embed_directive: "//go:embed",
+    };
+    let deep = format!("{}\"x\"{}", "(".repeat(100_000), ")".repeat(3));
+    for text in [
+        "\"unterminated",
+        "`raw",
+        "/* open comment",
+        "r#\"raw",
+        "'",
+        "ReadFile(",
+        ")))]]]}}}",
+        "é = \"ünïcode/päth\"; ReadFile(\"ö\")",
+        deep.as_str(),
+        "\u{0}\u{1}\"\\",
+    ] {
+        for lang in [Lang::Go, Lang::Rust, Lang::Java] {
+            let _ = read(text, lang, &lexicon);
+        }
+    }
+    let go = read(
+        "package main\n//go:embed a \"b c\" `d`\nvar x = os.ReadFile(\"conf/\" + n)\nimport \"C\"\n",
+        Lang::Go,
+        &lexicon,
+    );
+    assert_eq!(go.embeds, ["a", "b c", "d"]);
+    assert_eq!(go.reads.len(), 1);
+    assert!(!go.reads[0].plain);
+    assert_eq!(go.reads[0].args, "\"conf/\" + n");
+    assert_eq!(go.cgo_line, Some(4));
+    let rust = read(
+        "let s = include_str!(\"x\"); let t = 'a'; fn f<'b>() {}",
+        Lang::Rust,
+        &lexicon,
+    );
+    assert!(rust.literals[0].not_runtime);
 }
