@@ -159,7 +159,16 @@ fn every_example_verifies_with_safe_and_unsafe_fixes() {
         }
         // Toolchain images become a build stage and a smaller runtime stage that runs as a
         // non-root user (its own or one the fix created); the smoke check above ran as it.
-        if ["python-web", "node-web", "node-api", "go-api", "rust-cli"].contains(&name.as_ref()) {
+        if [
+            "python-web",
+            "node-web",
+            "node-api",
+            "node-yarn",
+            "go-api",
+            "rust-cli",
+        ]
+        .contains(&name.as_ref())
+        {
             assert!(
                 applied("multi-stage") == 1,
                 "{name}: multi-stage did not apply: {:#}",

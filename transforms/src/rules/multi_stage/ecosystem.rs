@@ -127,6 +127,8 @@ pub(super) struct Call<'r> {
     pub(super) state: &'r StageState,
     /// The literal words of the `export`s earlier in the RUN.
     pub(super) exported: &'r [String],
+    /// The Dockerfile's build context, when there is one.
+    pub(super) build_context: Option<&'r crate::BuildContext>,
 }
 
 impl<'r> Call<'r> {

@@ -65,8 +65,11 @@ declare_rule! {
     /// - Rust: `target/release/NAME` of `cargo build --release` (NAME from `--bin` or
     ///   Cargo.toml), or where a later `cp`/`install` puts it, or the binary of
     ///   `cargo install --path .`, on `distroless/cc`.
-    /// - Node (npm): the whole WORKDIR (source, build output, `node_modules`) on
-    ///   `node:X-slim`, after `RUN npm prune --omit=dev` at the end of the build stage.
+    /// - Node (npm, Yarn classic): the whole WORKDIR (source, build output, `node_modules`)
+    ///   on `node:X-slim`, after `RUN npm prune --omit=dev` at the end of the build stage
+    ///   when npm installed devDependencies. Yarn classic only when it installs production
+    ///   dependencies alone (`--production`, `NODE_ENV=production`) and the context shows
+    ///   no Yarn berry (`.yarnrc.yml`, `packageManager: yarn@2+`, a berry lock file).
     /// - Python (pip): `RUN python -m venv /opt/venv` and `ENV PATH="/opt/venv/bin:$PATH"`
     ///   before the first pip install (above the COPY that feeds it), and on
     ///   `python:X-slim` the runtime libraries of the apt packages the build installed

@@ -1,5 +1,6 @@
-//! Node (npm): the whole WORKDIR (source, build output, `node_modules`) on `node:X-slim`,
-//! after `npm prune --omit=dev` at the end of the build stage.
+//! Node (npm, Yarn classic): the whole WORKDIR (source, build output, `node_modules`) on
+//! `node:X-slim`, after `npm prune --omit=dev` at the end of the build stage when npm
+//! installed devDependencies (Yarn only when it installs production dependencies alone).
 
 use dockopt_syntax::{Instruction, InstructionKind};
 
@@ -65,9 +66,12 @@ impl Ecosystem for Node {
             line,
             ..
         } = *call;
+        if manager == "yarn" {
+            return self.scan_yarn(call);
+        }
         if manager != "npm" {
             return Err(format!(
-                "the stage installs with {program}; only npm is supported"
+                "the stage installs with {program}; only npm and Yarn classic are supported"
             ));
         }
         let sub = call.subcommand();
@@ -160,6 +164,79 @@ impl Ecosystem for Node {
             });
         }
         additions
+    }
+}
+
+impl Node {
+    /// Yarn classic: `yarn` / `yarn install` of production dependencies only (the build
+    /// stage has no prune for Yarn), in a project the context shows is not Yarn berry.
+    fn scan_yarn(&mut self, call: &Call<'_>) -> Plan<()> {
+        let Call {
+            command,
+            state,
+            line,
+            ..
+        } = *call;
+        let sub = call.subcommand();
+        if !matches!(sub, "" | "install") {
+            return Err(format!(
+                "`yarn {sub}` at line {line}: dockopt converts only `yarn install`"
+            ));
+        }
+        let Some(context) = call.build_context else {
+            return Err(format!(
+                "the `yarn` at line {line} may be Yarn berry (Plug'n'Play, no node_modules); \
+                 dockopt needs package.json and yarn.lock from the build context to tell"
+            ));
+        };
+        if let Some(why) = berry(context) {
+            return Err(format!(
+                "the project uses Yarn berry ({why}); dockopt converts only Yarn classic"
+            ));
+        }
+        let production = command
+            .args
+            .iter()
+            .any(|w| w.is("--production") || w.is("--prod") || w.is("--production=true"))
+            || command.assignments.iter().any(|a| {
+                a.name == "NODE_ENV"
+                    && a.value.as_ref().and_then(|v| v.value()) == Some("production")
+            })
+            || state.var("NODE_ENV") == Some("production");
+        if !production {
+            return Err(format!(
+                "the `yarn install` at line {line} installs devDependencies; the runtime stage \
+                 must not have them, and dockopt prunes only npm installs (add `--production` \
+                 when the build needs no devDependencies)"
+            ));
+        }
+        self.installs += 1;
+        self.prod_installs += 1;
+        self.users.push((line, state.user.clone()));
+        Ok(())
+    }
+}
+
+/// Why the context's project is Yarn berry (2 and later), if it is: a `.yarnrc.yml`, a
+/// `packageManager` of yarn 2+, or a lock file in berry's format.
+fn berry(context: &crate::BuildContext) -> Option<String> {
+    if context.read_text(".yarnrc.yml").is_some() {
+        return Some(".yarnrc.yml".into());
+    }
+    let manager = context
+        .read_text("package.json")
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|p| p.get("packageManager")?.as_str().map(String::from));
+    if let Some(m) = manager
+        && let Some(version) = m.strip_prefix("yarn@")
+        && !version.starts_with("1.")
+    {
+        return Some(format!("packageManager {m}"));
+    }
+    match context.read_text("yarn.lock") {
+        Some(lock) if lock.contains("__metadata:") => Some("a yarn.lock in berry's format".into()),
+        Some(_) => None,
+        None => Some("no yarn.lock in the build context".into()),
     }
 }
 

@@ -331,6 +331,7 @@ pub(super) fn scan_run(
                 cwd: cwd.as_deref(),
                 state: &state,
                 exported: &exported,
+                build_context: a.ctx.build_context,
             };
             a.eco.scan(&mut a.scan, &call)?;
             continue;

@@ -247,8 +247,8 @@ fn reports_say_why() {
             "the RUN at line 4 runs `python`",
         ),
         (
-            "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN yarn install\nCMD [\"node\", \"x.js\"]\n",
-            "only npm is supported",
+            "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN pnpm install\nCMD [\"node\", \"x.js\"]\n",
+            "only npm and Yarn classic are supported",
         ),
         (
             "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install -g pm2 && npm ci\nCMD [\"pm2-runtime\", \"x.js\"]\n",
@@ -756,4 +756,63 @@ fn the_source_reader_survives_odd_input() {
         &lexicon,
     );
     assert!(rust.literals[0].not_runtime);
+}
+
+#[test]
+fn yarn_classic_production_installs_convert_berry_and_dev_installs_report() {
+    let classic_lock: &[u8] = b"# yarn lockfile v1\n\nms@2.1.3:\n  version \"2.1.3\"\n";
+    let package: &[u8] = br#"{"name":"app","dependencies":{"ms":"2.1.3"}}"#;
+    let text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile --production\nCMD [\"node\", \"index.js\"]\n";
+    let ctx = Context::new(&[("package.json", package), ("yarn.lock", classic_lock)]);
+    assert_eq!(
+        ctx.fix(text).1.unwrap(),
+        "FROM node:22 AS build\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile --production\n\nFROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\nCMD [\"node\", \"index.js\"]\n"
+    );
+    // NODE_ENV=production makes Yarn classic skip devDependencies too.
+    let with_env = "FROM node:22\nENV NODE_ENV=production\nWORKDIR /app\nCOPY . .\nRUN yarn\nCMD [\"node\", \"index.js\"]\n";
+    assert!(ctx.fix(with_env).1.is_some());
+
+    let dev = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile\nCMD [\"node\", \"index.js\"]\n";
+    let (message, fixed) = ctx.fix(dev);
+    assert!(
+        fixed.is_none() && message.contains("installs devDependencies"),
+        "{message}"
+    );
+    let (message, fixed) =
+        ctx.fix(&text.replace("yarn install", "yarn global add pm2 && yarn install"));
+    assert!(
+        fixed.is_none() && message.contains("`yarn global`"),
+        "{message}"
+    );
+
+    let berry_lock: &[u8] = b"__metadata:\n  version: 8\n";
+    for (files, why) in [
+        (
+            vec![
+                ("package.json", package),
+                ("yarn.lock", classic_lock),
+                (".yarnrc.yml", b"nodeLinker: pnp\n".as_slice()),
+            ],
+            ".yarnrc.yml",
+        ),
+        (
+            vec![
+                (
+                    "package.json",
+                    br#"{"packageManager":"yarn@4.5.0"}"#.as_slice(),
+                ),
+                ("yarn.lock", classic_lock),
+            ],
+            "packageManager yarn@4.5.0",
+        ),
+        (
+            vec![("package.json", package), ("yarn.lock", berry_lock)],
+            "berry's format",
+        ),
+    ] {
+        let (message, fixed) = Context::new(&files).fix(text);
+        assert!(fixed.is_none() && message.contains(why), "{message}");
+    }
+    // Without the context it cannot tell classic from berry.
+    reported(text, "may be Yarn berry");
 }
