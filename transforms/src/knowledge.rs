@@ -39,6 +39,11 @@ pub struct CacheDir {
     /// The folder that stands for `~` when the manager runs as root (Yarn classic uses
     /// /usr/local/share, not root's HOME).
     pub root_home: Option<String>,
+    /// For a non-root USER, variables one of which must be set for a mount to work: the
+    /// manager also writes beside the cache folder (poetry's virtualenvs, pnpm's link
+    /// check), and BuildKit creates the mount's missing parents owned by root.
+    #[serde(default)]
+    pub nonroot_needs_env: Vec<String>,
     /// `locked` when concurrent builds must not share it at once.
     pub sharing: Option<String>,
     /// The sub-folders that are disposable cache, when not all of the folder is: what the

@@ -217,6 +217,22 @@ fn mounts(instruction: Instruction<'_>) -> Option<Vec<Mount>> {
 
 /// Where `cache` is in `state`, or why that cannot be known.
 fn locate(cache: &CacheDir, state: &StageState) -> Result<String, String> {
+    if !state.is_root()
+        && !cache.nonroot_needs_env.is_empty()
+        && !cache.nonroot_needs_env.iter().any(|v| state.is_set(v))
+    {
+        let names: Vec<String> = cache
+            .nonroot_needs_env
+            .iter()
+            .map(|v| format!("`{v}`"))
+            .collect();
+        return Err(format!(
+            "as USER {} a mount there would leave its parent folders owned by root, where \
+             the tool also writes; set {} to use a cache mount",
+            state.user.as_deref().unwrap_or("root"),
+            crate::rules::or_list(&names)
+        ));
+    }
     if let Some(path) = cache_path(cache, state) {
         if path.contains('*') {
             return Err(format!("{path} depends on the installed version (the `*`)"));
@@ -1719,6 +1735,21 @@ mod tests {
             fix("FROM node:22\nUSER node\nRUN yarn install --frozen-lockfile\n")
                 .contains("target=/home/node/.cache/yarn,uid=1000,gid=1000 "),
         );
+        // Poetry: its downloads only, never the folder that holds the virtualenvs.
+        assert_eq!(
+            fix("FROM python:3.12\nRUN poetry install --no-root\n"),
+            "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pypoetry/artifacts --mount=type=cache,target=/root/.cache/pypoetry/cache poetry install --no-root\n"
+        );
+        // pnpm: PNPM_HOME moves the store.
+        assert_eq!(
+            fix("FROM node:22\nENV PNPM_HOME=/pnpm\nRUN pnpm install --frozen-lockfile\n"),
+            "FROM node:22\nENV PNPM_HOME=/pnpm\nRUN --mount=type=cache,target=/pnpm/store pnpm install --frozen-lockfile\n"
+        );
+        // With the store or the virtualenvs elsewhere, a non-root user gets the mounts.
+        assert!(
+            fix("FROM node:22\nUSER node\nENV npm_config_store_dir=/home/node/.pnpm-store\nRUN pnpm install\n")
+                .contains("--mount=type=cache,target=/home/node/.pnpm-store,uid=1000,gid=1000 pnpm install"),
+        );
         // A stage that already names an id for the folder lends it to the others.
         let text = "FROM python:3.12 AS a\nRUN --mount=type=cache,id=pip,target=/root/.cache/pip pip install x\nFROM python:3.12 AS b\nRUN pip install y\n";
         assert!(
@@ -1788,6 +1819,16 @@ mod tests {
             (
                 "FROM python:3.12\nRUN pip install x && rm -rf /root/.cache/*\n",
                 "would delete the mount point /root/.cache/pip",
+            ),
+            // As a non-root user the mount's parents would be root's: poetry could not make
+            // its virtualenv there, pnpm would fall back to a store beside the project.
+            (
+                "FROM node:22\nUSER node\nRUN pnpm install --frozen-lockfile\n",
+                "as USER node a mount there would leave its parent folders owned by root, where the tool also writes; set `npm_config_store_dir` or `NPM_CONFIG_STORE_DIR`",
+            ),
+            (
+                "FROM node:22\nUSER node\nRUN poetry install\n",
+                "set `POETRY_VIRTUALENVS_IN_PROJECT` or `POETRY_VIRTUALENVS_PATH`",
             ),
         ] {
             let d = check(&CacheMounts, text);

@@ -89,6 +89,15 @@ pub(crate) fn and_list(items: &[String]) -> String {
     }
 }
 
+/// `["a", "b", "c"]` -> `a, b or c`.
+pub(crate) fn or_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
 /// `s` as a JSON string literal.
 pub(crate) fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
