@@ -123,6 +123,11 @@ pub struct Ecosystem {
     pub writes: Vec<String>,
     #[serde(default)]
     pub needs_flags: Vec<String>,
+    /// Word sets that make the install a lock-file install (see manifests.toml).
+    #[serde(default)]
+    pub exact: Vec<Vec<String>>,
+    /// The folder an exact install always creates when the project has dependencies.
+    pub installed: Option<String>,
     pub analysis: String,
     #[serde(default)]
     pub source_markers: Vec<String>,

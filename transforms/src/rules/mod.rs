@@ -21,6 +21,7 @@ mod package_runs;
 mod pip_no_cache;
 mod secret_in_env;
 mod split_copy;
+mod split_stage_copy;
 
 pub use add_to_copy::AddToCopy;
 pub use apk_no_cache::ApkNoCache;
@@ -43,6 +44,7 @@ pub use npm_cache_clean::NpmCacheClean;
 pub use pip_no_cache::PipNoCache;
 pub use secret_in_env::SecretInEnv;
 pub use split_copy::SplitCopy;
+pub use split_stage_copy::SplitStageCopy;
 
 use std::fmt::Write as _;
 
@@ -57,6 +59,7 @@ pub(crate) static ALL: &[&dyn Rule] = &[
     &MergeRuns,
     &CacheMounts,
     &SplitCopy,
+    &SplitStageCopy,
     &Dockerignore,
     &AptGetYes,
     &AptNoInstallRecommends,

@@ -189,7 +189,7 @@ impl Node {
                  dockopt needs package.json and yarn.lock from the build context to tell"
             ));
         };
-        if let Some(why) = berry(context) {
+        if let Some(why) = crate::manifest::yarn_berry(context) {
             return Err(format!(
                 "the project uses Yarn berry ({why}); dockopt converts only Yarn classic"
             ));
@@ -214,29 +214,6 @@ impl Node {
         self.prod_installs += 1;
         self.users.push((line, state.user.clone()));
         Ok(())
-    }
-}
-
-/// Why the context's project is Yarn berry (2 and later), if it is: a `.yarnrc.yml`, a
-/// `packageManager` of yarn 2+, or a lock file in berry's format.
-fn berry(context: &crate::BuildContext) -> Option<String> {
-    if context.read_text(".yarnrc.yml").is_some() {
-        return Some(".yarnrc.yml".into());
-    }
-    let manager = context
-        .read_text("package.json")
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|p| p.get("packageManager")?.as_str().map(String::from));
-    if let Some(m) = manager
-        && let Some(version) = m.strip_prefix("yarn@")
-        && !version.starts_with("1.")
-    {
-        return Some(format!("packageManager {m}"));
-    }
-    match context.read_text("yarn.lock") {
-        Some(lock) if lock.contains("__metadata:") => Some("a yarn.lock in berry's format".into()),
-        Some(_) => None,
-        None => Some("no yarn.lock in the build context".into()),
     }
 }
 

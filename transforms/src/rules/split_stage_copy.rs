@@ -1,0 +1,320 @@
+use std::fmt::Write as _;
+
+use dockopt_fix::{DeclaredEffect, Diagnostic, Edit, Fix};
+use dockopt_shell::Script;
+use dockopt_syntax::{Instruction, InstructionKind, Stage};
+
+use crate::manifest::{recognize_install, yarn_berry};
+use crate::paths::{absolute, indent_of};
+use crate::{CheckContext, FixAvailability, Rule, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds a COPY of a build stage's whole working folder (`COPY --from=build /app /app`)
+    /// where that stage ends with a lock-file install of dependencies (`npm ci`, `yarn
+    /// install --frozen-lockfile`) followed only by COPYs of the build context (`COPY . .`),
+    /// and copies instead the folder the install created (`node_modules`) from the stage,
+    /// then the same context files straight from the context.
+    ///
+    /// ## Why is this bad?
+    /// Any source edit changes the stage's folder, so the whole folder, every dependency
+    /// included, is copied and stored again as a new layer: a one-line change rebuilds and
+    /// pushes hundreds of megabytes. Copied on its own, the dependencies' layer stays cached
+    /// until the manifests change. `multi-stage` writes the whole-folder COPY; this rule
+    /// finishes what `split-copy` started in the build stage.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// FROM node:22 AS build
+    /// WORKDIR /app
+    /// COPY package.json package-lock.json ./
+    /// RUN npm ci --omit=dev
+    /// COPY . .
+    ///
+    /// FROM node:22-slim
+    /// WORKDIR /app
+    /// COPY --from=build /app /app
+    /// CMD ["node", "server.js"]
+    /// ```
+    /// Use instead:
+    /// ```dockerfile
+    /// FROM node:22-slim
+    /// WORKDIR /app
+    /// COPY --from=build /app/node_modules /app/node_modules
+    /// COPY . .
+    /// CMD ["node", "server.js"]
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Unsafe, because it rests on what the install writes: the stage's folder was the
+    /// context files laid over what the install wrote, and the new COPYs lay the same
+    /// context files (same `.dockerignore`) over the same installed folder, so the image's
+    /// files are the same when the install writes nothing in the folder but that one
+    /// (`installed` in `knowledge/manifests.toml`, for the lock-file installs listed as
+    /// `exact`: they fail rather than rewrite the lock). The COPY's `--chown`, `--chmod`
+    /// and `--link` go on each new COPY. Only when the stage's last RUN is nothing but such
+    /// installs, after it come only context COPYs into the folder (one of them of the whole
+    /// context) and no WORKDIR, and the project has dependencies (an install of none may
+    /// create no folder, and the COPY would fail). Yarn berry projects are left alone.
+    ///
+    /// ## References
+    /// Docker docs, "Multi-stage builds" and "Optimize cache usage in builds" (order
+    /// layers by how often they change); hadolint and tally have no equivalent.
+    pub struct SplitStageCopy {
+        name: "split-stage-copy",
+        default_enabled: true,
+        fix: FixAvailability::Sometimes,
+    }
+}
+
+/// A COPY of the whole build context (`COPY . .`, `COPY ./ /app/`).
+fn copies_whole_context(instruction: Instruction<'_>) -> bool {
+    instruction
+        .words()
+        .split_last()
+        .is_some_and(|(_, sources)| sources.iter().any(|s| matches!(s.value, "." | "./")))
+}
+
+/// The stage's WORKDIR at its end, absolute; `None` when unknown.
+fn final_workdir(stage: &Stage<'_>) -> Option<String> {
+    let mut workdir = Some("/".to_string());
+    for instruction in &stage.instructions {
+        if instruction.kind() == InstructionKind::Workdir {
+            workdir = instruction
+                .words()
+                .first()
+                .and_then(|w| absolute(workdir.as_deref(), w.value));
+        }
+    }
+    workdir
+}
+
+/// The WORKDIR in effect at `at` in `stage`, absolute; `None` when unknown.
+fn workdir_at(stage: &Stage<'_>, at: Instruction<'_>) -> Option<String> {
+    let mut workdir = Some("/".to_string());
+    for instruction in &stage.instructions {
+        if instruction.index() == at.index() {
+            break;
+        }
+        if instruction.kind() == InstructionKind::Workdir {
+            workdir = instruction
+                .words()
+                .first()
+                .and_then(|w| absolute(workdir.as_deref(), w.value));
+        }
+    }
+    workdir
+}
+
+fn script_of(instruction: Instruction<'_>) -> Option<Script> {
+    if instruction.is_exec_form() || instruction.heredocs().len() > 0 {
+        return None;
+    }
+    dockopt_shell::parse_instruction(instruction).filter(|s| !s.is_opaque() && !s.is_empty())
+}
+
+/// What the end of the build stage gives: the folder the install creates, the context
+/// COPYs after it (to replay), and why not when it does not fit.
+struct StageEnd<'a> {
+    installed: String,
+    install_line: usize,
+    copies: Vec<Instruction<'a>>,
+}
+
+fn stage_end<'a>(ctx: &CheckContext<'_>, stage: &Stage<'a>) -> Result<StageEnd<'a>, String> {
+    let last_run = stage
+        .instructions
+        .iter()
+        .rposition(|i| i.kind() == InstructionKind::Run)
+        .ok_or("the stage has no RUN")?;
+    let run = stage.instructions[last_run];
+    let script = script_of(run).ok_or("its last RUN is not a script dockopt can read")?;
+    let mut installed: Option<String> = None;
+    for command in script.commands() {
+        let install = recognize_install(ctx.knowledge, command)
+            .ok_or("its last RUN does more than install dependencies")?;
+        let eco = install.ecosystem;
+        let exact = eco.exact.iter().any(|words| {
+            words
+                .iter()
+                .all(|w| command.has_flag(w) || command.positionals().any(|p| p.value() == Some(w)))
+        });
+        let folder = eco
+            .installed
+            .as_deref()
+            .filter(|_| exact)
+            .ok_or("its install is not a lock-file install that writes only its own folder")?;
+        if installed.as_deref().is_some_and(|f| f != folder) {
+            return Err("its installs create different folders".into());
+        }
+        if eco.name == "yarn" && ctx.build_context.is_none_or(|c| yarn_berry(c).is_some()) {
+            return Err("the project may use Yarn berry".into());
+        }
+        installed = Some(folder.to_string());
+    }
+    let installed = installed.ok_or("its last RUN installs nothing")?;
+    let mut copies = Vec::new();
+    for &instruction in &stage.instructions[last_run + 1..] {
+        match instruction.kind() {
+            InstructionKind::Copy => {
+                let plain = instruction.flags().next().is_none()
+                    && !instruction.is_exec_form()
+                    && instruction.heredocs().len() == 0
+                    && instruction
+                        .words()
+                        .last()
+                        .is_some_and(|d| !d.value.starts_with('/') && !d.value.contains('$'));
+                if !plain {
+                    return Err(format!(
+                        "the COPY at line {} is not a plain COPY of context files into the folder",
+                        ctx.file.line_col(instruction.range().start).line
+                    ));
+                }
+                copies.push(instruction);
+            }
+            InstructionKind::Env
+            | InstructionKind::Label
+            | InstructionKind::Expose
+            | InstructionKind::Arg
+            | InstructionKind::User => {}
+            _ => {
+                return Err(format!(
+                    "the {} at line {} follows the install",
+                    instruction.keyword().to_uppercase(),
+                    ctx.file.line_col(instruction.range().start).line
+                ));
+            }
+        }
+    }
+    if !copies.iter().any(|c| copies_whole_context(*c)) {
+        return Err("no COPY of the whole context follows the install".into());
+    }
+    Ok(StageEnd {
+        installed,
+        install_line: ctx.file.line_col(run.range().start).line,
+        copies,
+    })
+}
+
+/// Whether the project in the context has dependencies to install (package.json).
+fn has_dependencies(ctx: &CheckContext<'_>) -> bool {
+    let Some(package) = ctx
+        .build_context
+        .and_then(|c| c.read_text("package.json"))
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+    else {
+        return false;
+    };
+    ["dependencies", "devDependencies", "optionalDependencies"]
+        .iter()
+        .any(|k| {
+            package
+                .get(k)
+                .and_then(|d| d.as_object())
+                .is_some_and(|d| !d.is_empty())
+        })
+}
+
+impl Rule for SplitStageCopy {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &CheckContext<'_>) -> Vec<Diagnostic> {
+        let file = ctx.file;
+        let stages = file.stages();
+        let text = file.text();
+        let mut out = Vec::new();
+        for stage in &stages {
+            for &copy in &stage.instructions {
+                if copy.kind() != InstructionKind::Copy || copy.is_exec_form() {
+                    continue;
+                }
+                let Some(from) = copy.flag("from").and_then(dockopt_syntax::Flag::value) else {
+                    continue;
+                };
+                let Some(source_stage) = stages.iter().find(|s| {
+                    s.index < stage.index
+                        && s.from.from().is_some_and(|f| {
+                            f.stage_name
+                                .is_some_and(|n| n.value.eq_ignore_ascii_case(from))
+                        })
+                }) else {
+                    continue;
+                };
+                let words = copy.words();
+                let [source, dest] = words.as_slice() else {
+                    continue;
+                };
+                let Some(workdir) = final_workdir(source_stage) else {
+                    continue;
+                };
+                // The whole working folder, to the same folder, which is this stage's WORKDIR.
+                let here = workdir_at(stage, copy);
+                if workdir == "/"
+                    || absolute(Some("/"), source.value).as_deref() != Some(workdir.as_str())
+                    || absolute(here.as_deref(), dest.value).as_deref() != Some(workdir.as_str())
+                    || here.as_deref() != Some(workdir.as_str())
+                {
+                    continue;
+                }
+                let mut flags = Vec::new();
+                let mut other_flag = false;
+                for flag in copy.flags() {
+                    match flag.name() {
+                        "from" => {}
+                        "chown" | "chmod" | "link" => flags.push(&text[flag.range.range()]),
+                        _ => other_flag = true,
+                    }
+                }
+                if other_flag || ctx.build_context.is_none() || !has_dependencies(ctx) {
+                    continue;
+                }
+                let Ok(end) = stage_end(ctx, source_stage) else {
+                    continue;
+                };
+                let keyword = copy.keyword();
+                let mut flag_text = String::new();
+                for f in &flags {
+                    let _ = write!(flag_text, " {f}");
+                }
+                let indent = indent_of(text, copy.range().start);
+                let nl = file.line_ending();
+                let installed = format!("{}/{}", workdir.trim_end_matches('/'), end.installed);
+                let from_flag = copy.flag("from").map_or("", |f| &text[f.range.range()]);
+                let mut replacement =
+                    format!("{keyword} {from_flag}{flag_text} {installed} {installed}");
+                for c in &end.copies {
+                    let args = &text[c.args_range().range()];
+                    let _ = write!(replacement, "{nl}{indent}{keyword}{flag_text} {args}");
+                }
+                let fix = Fix::unsafe_edit(
+                    format!("Copy {installed} from `{from}`, then the source from the context"),
+                    vec![Edit::replace(copy.range(), replacement)],
+                    DeclaredEffect {
+                        paths: vec![format!("{workdir}/**")],
+                        summary: format!(
+                            "the folder's files come from the same context COPYs laid over the \
+                             same {} (what the install at line {} writes)",
+                            end.installed, end.install_line
+                        ),
+                        ..DeclaredEffect::default()
+                    },
+                );
+                out.push(
+                    Diagnostic::new(
+                        Self::META.name,
+                        copy.range(),
+                        format!(
+                            "`COPY --from={from} {}` copies {} again after any source edit; \
+                             copy {installed} first and the source from the context",
+                            source.value, end.installed
+                        ),
+                    )
+                    .with_fix(fix),
+                );
+            }
+        }
+        out
+    }
+}
