@@ -75,25 +75,12 @@ fn copies_whole_context(instruction: Instruction<'_>) -> bool {
         .is_some_and(|(_, sources)| sources.iter().any(|s| matches!(s.value, "." | "./")))
 }
 
-/// The stage's WORKDIR at its end, absolute; `None` when unknown.
-fn final_workdir(stage: &Stage<'_>) -> Option<String> {
+/// The WORKDIR in effect before the instruction at `until` in `stage` (`None`: at its end),
+/// absolute; `None` when unknown.
+fn workdir_before(stage: &Stage<'_>, until: Option<usize>) -> Option<String> {
     let mut workdir = Some("/".to_string());
     for instruction in &stage.instructions {
-        if instruction.kind() == InstructionKind::Workdir {
-            workdir = instruction
-                .words()
-                .first()
-                .and_then(|w| absolute(workdir.as_deref(), w.value));
-        }
-    }
-    workdir
-}
-
-/// The WORKDIR in effect at `at` in `stage`, absolute; `None` when unknown.
-fn workdir_at(stage: &Stage<'_>, at: Instruction<'_>) -> Option<String> {
-    let mut workdir = Some("/".to_string());
-    for instruction in &stage.instructions {
-        if instruction.index() == at.index() {
+        if Some(instruction.index()) == until {
             break;
         }
         if instruction.kind() == InstructionKind::Workdir {
@@ -246,11 +233,11 @@ impl Rule for SplitStageCopy {
                 let [source, dest] = words.as_slice() else {
                     continue;
                 };
-                let Some(workdir) = final_workdir(source_stage) else {
+                let Some(workdir) = workdir_before(source_stage, None) else {
                     continue;
                 };
                 // The whole working folder, to the same folder, which is this stage's WORKDIR.
-                let here = workdir_at(stage, copy);
+                let here = workdir_before(stage, Some(copy.index()));
                 if workdir == "/"
                     || absolute(Some("/"), source.value).as_deref() != Some(workdir.as_str())
                     || absolute(here.as_deref(), dest.value).as_deref() != Some(workdir.as_str())
