@@ -354,3 +354,24 @@ fn dockerignore_stays_quiet_when_covered_and_keeps_what_the_build_needs() {
     let named = "FROM node:22\nWORKDIR /app\nCOPY package.json server.js ./\nRUN npm ci\n";
     assert!(check("dockerignore", &dir.0, named).is_empty());
 }
+
+#[test]
+fn system_packages_go_before_the_source() {
+    let dir = Dir::new("c-project");
+    dir.file("Makefile", "all:\n\tcc -o tool main.c\n")
+        .file("main.c", "int main(void) { return 0; }\n");
+    let text = "FROM debian:bookworm\nCOPY . /src\nWORKDIR /src\nRUN apt-get update\nRUN apt-get install -y build-essential zlib1g-dev\nRUN make\nCMD [\"/src/tool\"]\n";
+    assert_eq!(
+        fixed(&dir.0, text),
+        "FROM debian:bookworm\nWORKDIR /src\nRUN apt-get update\nRUN apt-get install -y build-essential zlib1g-dev\nCOPY . /src\nRUN make\nCMD [\"/src/tool\"]\n"
+    );
+    // A package from the context, or a RUN that may read the source first: left alone.
+    for quiet in [
+        "FROM debian:bookworm\nCOPY . /src\nWORKDIR /src\nRUN apt-get install -y ./tool.deb\nRUN make\n",
+        "FROM debian:bookworm\nCOPY . /src\nWORKDIR /src\nRUN ./configure\nRUN apt-get install -y gcc\nRUN make\n",
+        "FROM debian:bookworm\nCOPY . /src\nWORKDIR /src\nRUN make\n",
+    ] {
+        let d = check("split-copy", &dir.0, quiet);
+        assert!(d.iter().all(|d| d.fix.is_none()), "{quiet}: {d:?}");
+    }
+}

@@ -104,9 +104,10 @@ declare_rule! {
     /// (and the last USER) of the stage. The RUN that gives folders to the user goes right
     /// before `USER`, after every RUN and COPY, so what they wrote in those folders is the
     /// user's too; volumes are given in a RUN before the first VOLUME (a builder may drop
-    /// what a later step changes in a declared volume). A created user is made before the
-    /// stage's first COPY or ADD, where a source edit does not make it again, else in the
-    /// first of those RUNs, else right before `USER`. Inserted lines go above the comment
+    /// what a later step changes in a declared volume). A created user is made at the top
+    /// of the stage when the stage copies files (before its first COPY or ADD, where a
+    /// source edit does not make it again, and where other fixes moving a COPY do not
+    /// change its place), else in the first of those RUNs, else right before `USER`. Inserted lines go above the comment
     /// lines of the instruction they precede, and follow the file's keyword case, escape
     /// character, line ending and indentation.
     ///
@@ -1144,10 +1145,14 @@ fn plan(ctx: &CheckContext<'_>, finding: &Finding<'_>) -> Result<Fix, String> {
                 .get(instructions[k].index())
                 .is_none_or(|s| s.is_root() && s.posix_shell())
         };
+        // At the top of the stage when the stage has a COPY or ADD before USER: not
+        // before its first COPY, whose place split-copy may change (the result would then
+        // depend on which fix came first).
         let first_copy = instructions[..target]
             .iter()
             .position(|i| matches!(i.kind(), InstructionKind::Copy | InstructionKind::Add))
-            .filter(|&k| runs_as_root(k) && runs.first().is_none_or(|(at, _)| k < *at));
+            .filter(|&k| (0..=k).all(runs_as_root) && runs.first().is_none_or(|(at, _)| k < *at))
+            .map(|_| 0);
         match (first_copy, runs.first_mut()) {
             (Some(k), _) => runs.insert(0, (k, vec![command.clone()])),
             (None, Some((_, commands))) => commands.insert(0, command.clone()),
@@ -1366,7 +1371,7 @@ mod tests {
     }
 
     #[test]
-    fn python_gets_a_created_user_before_its_first_copy() {
+    fn python_gets_a_created_user_at_the_top_of_a_stage_that_copies() {
         let text = "FROM python:3.12\nWORKDIR /srv/app\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\nCOPY src/ src/\nCMD python -m app\n";
         let d = check(&NonRootUser, text);
         let f = d[0].fix.as_ref().unwrap();
@@ -1391,7 +1396,7 @@ mod tests {
         assert_eq!(
             fix(text),
             format!(
-                "FROM python:3.12\nWORKDIR /srv/app\n{DEBIAN_USER}COPY requirements.txt .\nRUN pip install -r requirements.txt\nCOPY src/ src/\nUSER app\nCMD python -m app\n"
+                "FROM python:3.12\n{DEBIAN_USER}WORKDIR /srv/app\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\nCOPY src/ src/\nUSER app\nCMD python -m app\n"
             )
         );
         // No COPY before USER: the RUN goes right before it.
@@ -1468,7 +1473,7 @@ mod tests {
         assert_eq!(
             fix("FROM python:3.12\nWORKDIR /app\nCOPY --link . .\nADD app.tar.gz .\nCMD python\n"),
             format!(
-                "FROM python:3.12\nWORKDIR /app\n{DEBIAN_USER}COPY --link . .\nADD app.tar.gz .\nUSER app\nCMD python\n"
+                "FROM python:3.12\n{DEBIAN_USER}WORKDIR /app\nCOPY --link . .\nADD app.tar.gz .\nUSER app\nCMD python\n"
             )
         );
     }
@@ -1746,7 +1751,7 @@ mod tests {
                 "FROM eclipse-temurin:17-jre\nVOLUME /tmp\nCOPY app.jar /app.jar\nENTRYPOINT [\"java\", \"-jar\", \"/app.jar\"]\n"
             ),
             format!(
-                "FROM eclipse-temurin:17-jre\nVOLUME /tmp\n{DEBIAN_USER}COPY app.jar /app.jar\nUSER app\nENTRYPOINT [\"java\", \"-jar\", \"/app.jar\"]\n"
+                "FROM eclipse-temurin:17-jre\n{DEBIAN_USER}VOLUME /tmp\nCOPY app.jar /app.jar\nUSER app\nENTRYPOINT [\"java\", \"-jar\", \"/app.jar\"]\n"
             )
         );
         // A volume the Dockerfile already gives to the user is left alone.
@@ -1791,7 +1796,7 @@ mod tests {
         assert_eq!(
             fixed,
             format!(
-                "FROM ruby:3.3-slim\nWORKDIR /rails\n{DEBIAN_USER}COPY Gemfile Gemfile.lock ./\nRUN bundle install\nCOPY . .\nRUN bundle exec bootsnap precompile app/ lib/\nEXPOSE 3000\nRUN mkdir -p /rails/db /rails/log /rails/storage /rails/tmp && chown -R app:app /rails/db /rails/log /rails/storage /rails/tmp\nUSER app\nCMD [\"./bin/rails\", \"server\"]\n"
+                "FROM ruby:3.3-slim\n{DEBIAN_USER}WORKDIR /rails\nCOPY Gemfile Gemfile.lock ./\nRUN bundle install\nCOPY . .\nRUN bundle exec bootsnap precompile app/ lib/\nEXPOSE 3000\nRUN mkdir -p /rails/db /rails/log /rails/storage /rails/tmp && chown -R app:app /rails/db /rails/log /rails/storage /rails/tmp\nUSER app\nCMD [\"./bin/rails\", \"server\"]\n"
             )
         );
         let d = context.check(text);

@@ -20,7 +20,10 @@ declare_rule! {
     /// dependency install (`npm ci`, `pip install -r requirements.txt`, `go mod download`,
     /// `bundle install`, ...) and copies only the files the install reads first, the rest of
     /// the source after the install. It also moves large folders that rarely change (by the
-    /// project's git history) into their own earlier layers.
+    /// project's git history) into their own earlier layers, and moves a source COPY after
+    /// the RUNs right behind it that only install system packages by name (`apt-get install
+    /// build-essential`, `apk add`; nothing of the source is read there), so a source edit
+    /// no longer reinstalls the toolchain.
     ///
     /// ## Why is this bad?
     /// A layer is rebuilt when anything it copies changes, and so is every layer after it.
@@ -298,7 +301,10 @@ impl Rule for SplitCopy {
                 let rest = &stage.instructions[k + 1..];
                 match split(ctx, context, &copy, rest, workdir.as_deref()) {
                     Some(diagnostic) => out.push(diagnostic),
-                    None => out.extend(Self::layer(ctx, context, &copy, rest)),
+                    None => out.extend(
+                        system_packages_first(ctx, &copy, rest)
+                            .or_else(|| Self::layer(ctx, context, &copy, rest)),
+                    ),
                 }
             }
         }
@@ -355,6 +361,102 @@ fn split(
         }
     }
     None
+}
+
+/// Whether a RUN only installs system packages by name (apt, apk, dnf, ...: the source-free
+/// managers) or runs other source-free commands: it reads nothing of the source, and the
+/// source COPY may go after it.
+fn installs_system_packages_only(knowledge: &Knowledge, instruction: Instruction<'_>) -> bool {
+    let Some(script) = script_of(instruction) else {
+        return false;
+    };
+    let Some(commands) = top_commands(&script) else {
+        return false;
+    };
+    let mut installs = false;
+    for (command, _) in &commands {
+        if !source_free(knowledge, command) {
+            return false;
+        }
+        if recognize(knowledge, command).is_some() {
+            // Package names only: `apt-get install ./tool.deb` reads the context.
+            if command.positionals().any(|w| {
+                w.value()
+                    .is_none_or(|v| v.contains('/') || v.starts_with('.'))
+            }) {
+                return false;
+            }
+            installs = true;
+        }
+    }
+    installs
+}
+
+/// A source COPY followed by RUNs that only install system packages (the toolchain a C
+/// project builds with): any source edit reruns them. The COPY moves after them.
+fn system_packages_first(
+    ctx: &CheckContext<'_>,
+    copy: &BroadCopy<'_>,
+    rest: &[Instruction<'_>],
+) -> Option<Diagnostic> {
+    let mut last_system_run: Option<Instruction<'_>> = None;
+    for &instruction in rest {
+        match instruction.kind() {
+            InstructionKind::Workdir
+            | InstructionKind::Env
+            | InstructionKind::Arg
+            | InstructionKind::Label
+            | InstructionKind::Expose
+            | InstructionKind::Maintainer => {}
+            InstructionKind::Run if installs_system_packages_only(ctx.knowledge, instruction) => {
+                last_system_run = Some(instruction);
+            }
+            _ => break,
+        }
+    }
+    let after = last_system_run?;
+    // Another COPY of the source later in the stage would make the order matter twice.
+    if rest
+        .iter()
+        .skip_while(|i| i.index() != after.index())
+        .any(|i| broad_copy(*i, Some("/")).is_some())
+    {
+        return None;
+    }
+    let file = ctx.file;
+    let text = file.text();
+    let nl = file.line_ending();
+    let indent = indent_of(text, after.range().start);
+    let edits = vec![
+        Edit::delete(copy.instruction.line_range()),
+        Edit::insert(
+            after.line_range().end,
+            format!("{indent}{}{nl}", &text[copy.instruction.range().range()]),
+        ),
+    ];
+    let line = line_of(file, after.range().start);
+    let effect = DeclaredEffect {
+        summary: "the same files; the system packages are installed before the source is \
+                  copied, so a source edit no longer reinstalls them"
+            .into(),
+        ..DeclaredEffect::default()
+    };
+    Some(
+        Diagnostic::new(
+            SplitCopy::META.name,
+            copy.instruction.range(),
+            format!(
+                "`{}` copies the whole source before system packages are installed (up to \
+                 line {line}), so any source change reinstalls them; copy the source after",
+                copy.first_line()
+            ),
+        )
+        .with_fix(Fix::unsafe_edit(
+            format!("Copy the source after the system packages (line {line})"),
+            edits,
+            effect,
+        )),
+    )
 }
 
 fn report(copy: &BroadCopy<'_>, install: Instruction<'_>, what: &str, why: &str) -> Diagnostic {
