@@ -161,6 +161,7 @@ fn every_example_verifies_with_safe_and_unsafe_fixes() {
         // non-root user (its own or one the fix created); the smoke check above ran as it.
         if [
             "python-web",
+            "python-uv",
             "node-web",
             "node-api",
             "node-yarn",

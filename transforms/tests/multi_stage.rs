@@ -152,6 +152,7 @@ fn whole_rule_set_converges_on_the_examples() {
     for (example, runtime) in [
         ("go-api", "gcr.io/distroless/static-debian12:nonroot"),
         ("python-web", "python:3.12-slim"),
+        ("python-uv", "python:3.12-slim"),
         ("node-web", "node:22-slim"),
         ("node-api", "node:22-slim"),
         ("rust-cli", "gcr.io/distroless/cc-debian12:nonroot"),
@@ -182,6 +183,13 @@ fn whole_rule_set_converges_on_the_examples() {
                     )
                 );
                 assert!(out.contains("--from=build /opt/venv /opt/venv\n"));
+            }
+            // uv's own venv in the WORKDIR; uv stays in the build stage.
+            "python-uv" => {
+                assert!(!out.contains("/opt/venv"), "{out}");
+                let runtime = out.split("\nFROM python:3.12-slim\n").nth(1).unwrap();
+                assert!(runtime.contains("COPY --from=build /app /app\n"), "{out}");
+                assert!(!runtime.contains("uv"), "{out}");
             }
             "node-web" => assert!(out.contains("RUN npm prune --omit=dev\n"), "{out}"),
             "node-api" => assert!(!out.contains("prune"), "{out}"),

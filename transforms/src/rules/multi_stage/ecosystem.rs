@@ -129,6 +129,7 @@ pub(super) struct Call<'r> {
     pub(super) exported: &'r [String],
     /// The Dockerfile's build context, when there is one.
     pub(super) build_context: Option<&'r crate::BuildContext>,
+    pub(super) knowledge: &'r crate::Knowledge,
 }
 
 impl<'r> Call<'r> {

@@ -102,12 +102,58 @@ impl GoFacts {
     }
 }
 
+/// `[python]`: the project tools (uv, poetry) whose virtual environment the runtime stage
+/// copies.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PythonFacts {
+    /// Distributions that `pip install` puts in the build image as build tools.
+    pub(crate) build_tools: Vec<String>,
+    /// The programs those tools install.
+    pub(crate) tool_programs: Vec<String>,
+    pub(crate) uv: UvFacts,
+    pub(crate) poetry: PoetryFacts,
+}
+
+/// `[python.uv]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UvFacts {
+    /// The project's environment, relative to the project folder.
+    pub(crate) venv: String,
+    /// The variable that moves it.
+    pub(crate) venv_env: String,
+    /// The dependency groups `uv sync` installs unless told otherwise.
+    pub(crate) default_groups: Vec<String>,
+    /// The variable that sets whether uv may download a Python, and its values that forbid
+    /// it.
+    pub(crate) downloads_env: String,
+    pub(crate) no_downloads: Vec<String>,
+    /// Variables that make `uv pip` use the system Python.
+    pub(crate) system_env: Vec<String>,
+}
+
+/// `[python.poetry]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PoetryFacts {
+    /// The in-project environment, relative to the project folder.
+    pub(crate) venv: String,
+    /// The variable (and `poetry config` key) that puts the environment in the project.
+    pub(crate) in_project_env: String,
+    pub(crate) in_project_key: String,
+    /// The variable (and key) that, false, installs into the system site-packages.
+    pub(crate) create_env: String,
+    pub(crate) create_key: String,
+}
+
 /// Everything in knowledge/multi-stage.toml.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MultiStageFacts {
     pub(crate) ecosystems: BTreeMap<String, EcosystemFacts>,
     pub(crate) go: GoFacts,
+    pub(crate) python: PythonFacts,
 }
 
 impl MultiStageFacts {

@@ -73,7 +73,16 @@ declare_rule! {
     /// - Python (pip): `RUN python -m venv /opt/venv` and `ENV PATH="/opt/venv/bin:$PATH"`
     ///   before the first pip install (above the COPY that feeds it), and on
     ///   `python:X-slim` the runtime libraries of the apt packages the build installed
-    ///   (`libpq-dev` -> `libpq5`), `/opt/venv` and the WORKDIR.
+    ///   (`libpq-dev` -> `libpq5`), `/opt/venv` and the WORKDIR. uv and poetry: the
+    ///   project's own venv (`.venv` in the WORKDIR, or where UV_PROJECT_ENVIRONMENT puts
+    ///   it) with the WORKDIR, when `uv sync` or `poetry install` installs no dependency
+    ///   group the project defines (`--no-dev`, `--only main`, `--without dev`, or none
+    ///   defined in pyproject.toml), poetry's venv is in the project
+    ///   (POETRY_VIRTUALENVS_IN_PROJECT, `poetry config`, poetry.toml), and uv cannot
+    ///   download a Python of its own (the image's fits requires-python and
+    ///   .python-version, or UV_PYTHON_DOWNLOADS=never); `pip install uv`/`poetry` stays a
+    ///   build tool of the build stage, so a CMD that runs `uv run` or `poetry run` is
+    ///   reported.
     /// - Java: the jar of CMD/ENTRYPOINT `java -jar PATH` built by Maven or Gradle, on the
     ///   Temurin JRE. .NET: the `dotnet publish -o OUT` folder holding the DLL that
     ///   `dotnet X.dll` runs, on `aspnet`.
@@ -93,7 +102,8 @@ declare_rule! {
     /// crate that links a system library, cgo where no runtime has the build image's C
     /// library (Alpine), a Go build with cgo unset and no build context to read, a call
     /// that opens a path built at run time which could mean a context file the runtime
-    /// stage lacks, a CMD that does not run the artifact, yarn, pnpm, poetry, uv or
+    /// stage lacks, a CMD that does not run the artifact, Yarn berry, pnpm, pipenv,
+    /// `uv pip --system`, poetry's venv outside the project, dev dependency groups,
     /// `pip --user`, a build argument used at run time, and more.
     /// Already multi-stage files and images dockopt does not know are left alone.
     ///

@@ -332,6 +332,7 @@ pub(super) fn scan_run(
                 state: &state,
                 exported: &exported,
                 build_context: a.ctx.build_context,
+                knowledge,
             };
             a.eco.scan(&mut a.scan, &call)?;
             continue;

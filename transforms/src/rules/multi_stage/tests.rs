@@ -224,7 +224,12 @@ fn reports_say_why() {
         ),
         (
             "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN poetry install\nCMD python app.py\n",
-            "only pip is supported",
+            "makes its virtual environment under poetry's cache folder, outside WORKDIR; with \
+             `ENV POETRY_VIRTUALENVS_IN_PROJECT=true`",
+        ),
+        (
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pipenv install --system\nCMD python app.py\n",
+            "only pip, uv and poetry are supported",
         ),
         (
             "FROM python:3.12\nCOPY . /app\nRUN pip install -r /app/requirements.txt\nCMD python /app/app.py\n",
@@ -815,4 +820,312 @@ fn yarn_classic_production_installs_convert_berry_and_dev_installs_report() {
     }
     // Without the context it cannot tell classic from berry.
     reported(text, "may be Yarn berry");
+}
+
+const UV_PROJECT: &[u8] = b"[project]\nname = \"app\"\nversion = \"0.1.0\"\nrequires-python = \">=3.11\"\ndependencies = [\"humanize==4.11.0\"]\n\n[dependency-groups]\ndev = [\"pytest\"]\n";
+const UV: &str = "FROM python:3.12\nRUN pip install uv\nWORKDIR /app\nCOPY . .\nRUN uv sync --frozen --no-dev\nENV PATH=\"/app/.venv/bin:$PATH\"\nCMD [\"python\", \"app.py\"]\n";
+
+#[test]
+fn uv_sync_converts_with_the_project_venv_in_the_workdir() {
+    let ctx = Context::new(&[
+        ("pyproject.toml", UV_PROJECT),
+        ("uv.lock", b"version = 1\n"),
+    ]);
+    let d = ctx.check(UV);
+    let f = d[0].fix.as_ref().expect("a fix");
+    assert_eq!(
+        f.title,
+        "Build in a `build` stage and run FROM python:3.12-slim with only /app"
+    );
+    // uv stays a build tool: no /opt/venv, no uv in the runtime stage.
+    assert_eq!(
+        ctx.fix(UV).1.unwrap(),
+        "FROM python:3.12 AS build\nRUN pip install uv\nWORKDIR /app\nCOPY . .\nRUN uv sync --frozen --no-dev\nENV PATH=\"/app/.venv/bin:$PATH\"\n\nFROM python:3.12-slim\nENV PATH=\"/app/.venv/bin:$PATH\"\nWORKDIR /app\nCOPY --from=build /app /app\nCMD [\"python\", \"app.py\"]\n"
+    );
+    // The manifests copied first, then the rest; `--locked`; `pip install -U pip uv`.
+    let split = "FROM python:3.12\nRUN pip install --upgrade pip uv==0.5.1\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --locked --no-default-groups\nCOPY . .\nCMD [\".venv/bin/python\", \"app.py\"]\n";
+    assert!(ctx.fix(split).1.is_some(), "{:?}", ctx.fix(split).0);
+    // `--only-group` installs no default group; a project without groups needs no flag.
+    let only = UV.replace("--no-dev", "--only-group prod");
+    assert!(ctx.fix(&only).1.is_some(), "{}", ctx.fix(&only).0);
+    let plain = Context::new(&[(
+        "pyproject.toml",
+        b"[project]\nname = \"app\"\nrequires-python = \">=3.10,<4\"\n".as_slice(),
+    )]);
+    assert!(plain.fix(&UV.replace(" --no-dev", "")).1.is_some());
+    // An environment moved out of the WORKDIR is copied on its own.
+    let moved = UV.replace(
+        "WORKDIR /app\n",
+        "ENV UV_PROJECT_ENVIRONMENT=/opt/venv PATH=\"/opt/venv/bin:$PATH\"\nWORKDIR /app\n",
+    );
+    let (message, fixed) = ctx.fix(&moved);
+    let fixed = fixed.unwrap_or_else(|| panic!("{message}"));
+    assert!(
+        fixed.contains("COPY --from=build /opt/venv /opt/venv\n")
+            && fixed.contains("\nFROM python:3.12-slim\nENV PATH=\"/opt/venv/bin:$PATH\"\n"),
+        "{fixed}"
+    );
+    // A forbidden download needs no version check.
+    let newer = Context::new(&[(
+        "pyproject.toml",
+        b"[project]\nname = \"app\"\nrequires-python = \">=3.13\"\n".as_slice(),
+    )]);
+    let never = UV.replace("RUN uv sync", "ENV UV_PYTHON_DOWNLOADS=never\nRUN uv sync");
+    let (message, fixed) = newer.fix(&never);
+    assert!(fixed.is_some(), "{message}");
+    assert!(
+        message.contains("leaves out ENV `UV_PYTHON_DOWNLOADS`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn uv_reports_say_what_would_make_it_convertible() {
+    let ctx = Context::new(&[("pyproject.toml", UV_PROJECT)]);
+    let cases: Vec<(String, &str)> = vec![
+        (
+            UV.replace(" --no-dev", ""),
+            "the `uv sync` at line 5 installs the dependency group `dev`; the runtime stage \
+             would carry it (`--no-dev`",
+        ),
+        (
+            UV.replace("--no-dev", "--no-default-groups --group dev"),
+            "installs the dependency group `dev`",
+        ),
+        (
+            UV.replace("--no-dev", "--all-groups"),
+            "installs the dependency group `dev`",
+        ),
+        (
+            UV.replace(
+                "uv sync --frozen --no-dev",
+                "uv pip install --system -r requirements.txt",
+            ),
+            "`uv pip` at line 5 installs into the system site-packages of the build image, which \
+             the runtime stage would not get; install into a virtual environment",
+        ),
+        (
+            UV.replace(
+                "uv sync --frozen --no-dev",
+                "UV_SYSTEM_PYTHON=1 uv pip install -r r.txt",
+            ),
+            "installs into the system site-packages",
+        ),
+        (
+            UV.replace(
+                "uv sync --frozen --no-dev",
+                "uv pip install -r requirements.txt",
+            ),
+            "`uv pip` at line 5: dockopt converts only `uv sync` of a uv project",
+        ),
+        (
+            UV.replace(
+                "CMD [\"python\", \"app.py\"]",
+                "CMD [\"uv\", \"run\", \"app.py\"]",
+            ),
+            "the CMD at line 7 runs `uv`, a build tool the runtime stage does not have",
+        ),
+        (
+            UV.replace("CMD [\"python\", \"app.py\"]", "CMD uv run --frozen app.py"),
+            "runs `uv`, a build tool",
+        ),
+        (
+            UV.replace("--no-dev", "--no-dev --project sub"),
+            "has `--project`, which dockopt does not follow",
+        ),
+        (
+            UV.replace("--no-dev", "--no-dev --python 3.13"),
+            "has `--python`, which dockopt does not follow",
+        ),
+        (
+            UV.replace(
+                "WORKDIR /app\n",
+                "ENV UV_PROJECT_ENVIRONMENT=/usr/local\nWORKDIR /app\n",
+            ),
+            "installs into /usr/local, the image's own folders",
+        ),
+        (
+            UV.replace(
+                "RUN uv sync",
+                "RUN pip install -r requirements.txt\nRUN uv sync",
+            ),
+            "the stage installs packages both with pip (line 5) and with uv (line 6)",
+        ),
+        (
+            UV.replace("FROM python:3.12", "FROM python:3-slim-bookworm")
+                .replace("python:3-slim", "python:3"),
+            "the image tag `3-bookworm` names no Python version",
+        ),
+    ];
+    for (text, why) in cases {
+        let (message, fixed) = ctx.fix(&text);
+        assert!(fixed.is_none(), "{text}: converted");
+        assert!(message.contains(why), "{text}: {message} lacks {why}");
+    }
+    // The project's Python must be the image's, or uv downloads one the runtime lacks.
+    for (files, why) in [
+        (
+            vec![(
+                "pyproject.toml",
+                b"[project]\nname = \"app\"\nrequires-python = \">=3.13\"\n".as_slice(),
+            )],
+            "Python 3.12 of the image is not known to satisfy requires-python `>=3.13`; the \
+             `uv sync` at line 5 may download a Python the runtime stage would lack (set \
+             UV_PYTHON_DOWNLOADS=never to forbid it)",
+        ),
+        (
+            vec![
+                ("pyproject.toml", b"[project]\nname = \"app\"\n".as_slice()),
+                (".python-version", b"3.13\n"),
+            ],
+            "the project's .python-version (3.13) is not known to match Python 3.12",
+        ),
+        (
+            vec![(
+                "pyproject.toml",
+                b"[project]\nname = \"app\"\n[tool.uv]\ndev-dependencies = [\"pytest\"]\n"
+                    .as_slice(),
+            )],
+            "installs the dependency group `dev`",
+        ),
+        (
+            vec![(
+                "pyproject.toml",
+                b"[project]\nname = \"app\"\n[dependency-groups]\nlint = [\"ruff\"]\n[tool.uv]\ndefault-groups = \"all\"\n"
+                    .as_slice(),
+            )],
+            "installs the dependency group `lint`",
+        ),
+        (
+            vec![("pyproject.toml", b"not toml [".as_slice())],
+            "dockopt needs pyproject.toml from the build context (COPYed into /app)",
+        ),
+    ] {
+        // `uv sync` without flags installs the default groups.
+        let (message, fixed) = Context::new(&files).fix(&UV.replace(" --no-dev", ""));
+        assert!(fixed.is_none() && message.contains(why), "{message} lacks {why}");
+    }
+    // Without the build context nothing is known about the project.
+    reported(UV, "dockopt needs pyproject.toml from the build context");
+}
+
+const POETRY_PROJECT: &[u8] = b"[tool.poetry]\nname = \"app\"\nversion = \"0.1.0\"\n\n[tool.poetry.dependencies]\npython = \"^3.11\"\nhumanize = \"4.11.0\"\n\n[tool.poetry.group.dev.dependencies]\npytest = \"*\"\n\n[tool.poetry.group.docs]\noptional = true\n\n[tool.poetry.group.docs.dependencies]\nmkdocs = \"*\"\n";
+const POETRY: &str = "FROM python:3.12\nENV POETRY_VIRTUALENVS_IN_PROJECT=true\nRUN pip install poetry==1.8.3\nWORKDIR /app\nCOPY . .\nRUN poetry install --only main --no-root\nENV PATH=\"/app/.venv/bin:$PATH\"\nCMD [\"python\", \"app.py\"]\n";
+
+#[test]
+fn poetry_in_project_venv_converts() {
+    let ctx = Context::new(&[("pyproject.toml", POETRY_PROJECT), ("poetry.lock", b"")]);
+    let (message, fixed) = ctx.fix(POETRY);
+    assert_eq!(
+        fixed.unwrap_or_else(|| panic!("{message}")),
+        "FROM python:3.12 AS build\nENV POETRY_VIRTUALENVS_IN_PROJECT=true\nRUN pip install poetry==1.8.3\nWORKDIR /app\nCOPY . .\nRUN poetry install --only main --no-root\nENV PATH=\"/app/.venv/bin:$PATH\"\n\nFROM python:3.12-slim\nENV PATH=\"/app/.venv/bin:$PATH\"\nWORKDIR /app\nCOPY --from=build /app /app\nCMD [\"python\", \"app.py\"]\n"
+    );
+    assert!(
+        message.contains("leaves out ENV `POETRY_VIRTUALENVS_IN_PROJECT`"),
+        "{message}"
+    );
+    // `--without dev` (the optional docs group is not installed by default), `poetry
+    // config`, poetry.toml, `pip install -U pip poetry` before it.
+    for text in [
+        POETRY.replace("--only main", "--without dev"),
+        POETRY.replace("--only main", "--without=dev,test"),
+        POETRY
+            .replace("ENV POETRY_VIRTUALENVS_IN_PROJECT=true\n", "")
+            .replace(
+                "RUN poetry install",
+                "RUN poetry config virtualenvs.in-project true && poetry install",
+            ),
+        POETRY.replace(
+            "RUN pip install poetry==1.8.3",
+            "RUN pip install -U pip \"poetry>=1.8\"",
+        ),
+    ] {
+        let (message, fixed) = ctx.fix(&text);
+        assert!(fixed.is_some(), "{text}: {message}");
+    }
+    let local = Context::new(&[
+        ("pyproject.toml", POETRY_PROJECT),
+        ("poetry.toml", b"[virtualenvs]\nin-project = true\n"),
+    ]);
+    let text = POETRY.replace("ENV POETRY_VIRTUALENVS_IN_PROJECT=true\n", "");
+    assert!(local.fix(&text).1.is_some(), "{}", local.fix(&text).0);
+    // `--only main` needs no pyproject.toml.
+    let d = check(&MultiStage, POETRY);
+    assert!(d[0].fix.is_some(), "{}", d[0].message);
+}
+
+#[test]
+fn poetry_reports_say_what_would_make_it_convertible() {
+    let ctx = Context::new(&[("pyproject.toml", POETRY_PROJECT)]);
+    let cases: Vec<(String, &str)> = vec![
+        (
+            POETRY.replace("ENV POETRY_VIRTUALENVS_IN_PROJECT=true\n", ""),
+            "the `poetry install` at line 5 makes its virtual environment under poetry's cache \
+             folder, outside WORKDIR; with `ENV POETRY_VIRTUALENVS_IN_PROJECT=true` (and no \
+             POETRY_VIRTUALENVS_CREATE=false) it would make `.venv` in the project",
+        ),
+        (
+            POETRY.replace(
+                "POETRY_VIRTUALENVS_IN_PROJECT=true",
+                "POETRY_VIRTUALENVS_CREATE=false",
+            ),
+            "the `poetry install` at line 6 installs into the system site-packages of the build \
+             image (virtualenvs.create false)",
+        ),
+        (
+            POETRY.replace(
+                "RUN poetry install",
+                "RUN poetry config virtualenvs.create false && poetry install",
+            ),
+            "installs into the system site-packages",
+        ),
+        (
+            POETRY.replace("=true", "=false"),
+            "makes its virtual environment under poetry's cache folder",
+        ),
+        (
+            POETRY.replace(" --only main", ""),
+            "the `poetry install` at line 6 installs the dependency group `dev`; the runtime \
+             stage would carry it (`--only main` or `--without dev`",
+        ),
+        (
+            POETRY.replace("--only main", "--without dev --with docs"),
+            "installs the dependency group `docs`",
+        ),
+        (
+            POETRY.replace(
+                "CMD [\"python\", \"app.py\"]",
+                "CMD poetry run python app.py",
+            ),
+            "the CMD at line 8 runs `poetry`, a build tool the runtime stage does not have",
+        ),
+        (
+            POETRY.replace(
+                "poetry install --only main --no-root",
+                "poetry export -o r.txt",
+            ),
+            "`poetry export` at line 6: dockopt converts only `poetry install`",
+        ),
+        (
+            POETRY.replace(
+                "poetry install",
+                "poetry config cache-dir /cache && poetry install",
+            ),
+            "the `poetry config` at line 6 sets something dockopt does not follow",
+        ),
+        (
+            POETRY.replace("--only main", "--only main -C sub"),
+            "has `-C`, which dockopt does not follow",
+        ),
+    ];
+    for (text, why) in cases {
+        let (message, fixed) = ctx.fix(&text);
+        assert!(fixed.is_none(), "{text}: converted");
+        assert!(message.contains(why), "{text}: {message} lacks {why}");
+    }
+    reported(
+        &POETRY.replace("--only main", "--without dev"),
+        "dockopt needs pyproject.toml from the build context (COPYed into /app) to tell whether \
+         the `poetry install` at line 6 installs dev dependencies (`--only main` needs none)",
+    );
 }

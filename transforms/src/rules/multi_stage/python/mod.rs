@@ -1,0 +1,385 @@
+//! Python: on `python:X-slim` the runtime libraries of the apt packages the build
+//! installed and the WORKDIR, with the packages in a virtual environment: pip's in
+//! /opt/venv, made before the first pip install; uv's and poetry's the project's own
+//! ([`project`]), which `pip install uv` / `pip install poetry` only serve as build tools.
+
+mod project;
+mod pyproject;
+
+use dockopt_syntax::Instruction;
+
+use super::args::{Opt, option_value};
+use super::ecosystem::{Added, Additions, Call, Ecosystem};
+use super::scan::{Scan, WriteKind};
+use super::{Analysis, Plan, base_name};
+use crate::paths::under;
+
+/// Where the Python fix puts the virtual environment.
+const VENV: &str = "/opt/venv";
+
+#[derive(Default)]
+pub(super) struct Python {
+    /// The pip commands, in order.
+    pips: Vec<Pip>,
+    /// The project environments uv and poetry made.
+    venvs: Vec<Venv>,
+    /// The Pythons uv must find in the build image.
+    checks: Vec<PythonCheck>,
+    /// `poetry config virtualenvs.in-project` and `virtualenvs.create` so far.
+    poetry_in_project: Option<bool>,
+    poetry_create: Option<bool>,
+}
+
+/// A pip command.
+struct Pip {
+    /// The RUN's position in the stage.
+    pos: usize,
+    line: usize,
+    /// The USER it runs as (`None`: root).
+    user: Option<String>,
+    /// It installs only build tools (uv, poetry, and pip itself): with a uv or poetry
+    /// project they stay in the build image, out of any venv.
+    tools: bool,
+}
+
+/// A project environment made by uv or poetry.
+struct Venv {
+    /// Its absolute path.
+    path: String,
+    line: usize,
+    tool: &'static str,
+}
+
+/// `uv sync` at `line` must find a Python that fits the project in the build image, or it
+/// downloads one the runtime stage would lack.
+struct PythonCheck {
+    line: usize,
+    requires: Option<String>,
+    /// The `.python-version` the project folder has.
+    pin: Option<String>,
+}
+
+impl Python {
+    /// The position of the first pip command that installs into /opt/venv.
+    fn anchor(&self) -> Option<usize> {
+        self.venv_pips().next().map(|p| p.pos)
+    }
+
+    /// The pip commands that install into /opt/venv: all but the build tools' of a uv or
+    /// poetry project.
+    fn venv_pips(&self) -> impl Iterator<Item = &Pip> {
+        let project = !self.venvs.is_empty();
+        self.pips.iter().filter(move |p| !(project && p.tools))
+    }
+
+    /// Whether the pip command installs only build tools (`pip install -U pip uv`).
+    fn installs_tools(call: &Call<'_>) -> bool {
+        let tools = &call.knowledge.multi_stage.python.build_tools;
+        let mut words = call.command.positionals().filter_map(|w| w.value());
+        let python = call.program.starts_with("python");
+        let mut action = words.next();
+        if python && action == Some("pip") {
+            action = words.next();
+        }
+        if action != Some("install") {
+            return false;
+        }
+        let other_sources = [
+            "-r",
+            "--requirement",
+            "-e",
+            "--editable",
+            "-c",
+            "--constraint",
+        ];
+        if call
+            .command
+            .args
+            .iter()
+            .any(|w| other_sources.iter().any(|f| w.is(f) || w.is_long_flag(f)))
+        {
+            return false;
+        }
+        let names: Vec<String> = words
+            .map(|w| {
+                w.split(|c: char| "[<>=!~;@ ".contains(c))
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase()
+            })
+            .collect();
+        names.iter().any(|n| tools.contains(n))
+            && names.iter().all(|n| n == "pip" || tools.contains(n))
+    }
+}
+
+/// `ENV PATH="/opt/venv/bin:$PATH"`, in both stages.
+fn venv_on_path() -> Added {
+    Added {
+        keyword: "ENV",
+        args: format!("PATH=\"{VENV}/bin:$PATH\""),
+    }
+}
+
+impl Ecosystem for Python {
+    fn name(&self) -> &'static str {
+        "python"
+    }
+
+    // TODO(issue 13): move to knowledge (images.toml: the ecosystem of each toolchain image and
+    // its package managers).
+    fn repositories(&self) -> &'static [&'static str] {
+        &["python"]
+    }
+
+    fn managers(&self) -> &'static [&'static str] {
+        &["pip", "uv", "poetry", "pipenv", "conda"]
+    }
+
+    fn copies_workdir(&self) -> bool {
+        true
+    }
+
+    fn installs_runtime_libraries(&self) -> bool {
+        true
+    }
+
+    // TODO(issue 13): move to knowledge (pip's flags that install outside the venv).
+    fn scan(&mut self, scan: &mut Scan, call: &Call<'_>) -> Plan<()> {
+        let Call {
+            command,
+            manager,
+            program,
+            pos,
+            line,
+            zone,
+            cwd,
+            state,
+            ..
+        } = *call;
+        match manager {
+            "pip" => {}
+            "uv" => return self.scan_uv(scan, call),
+            "poetry" => return self.scan_poetry(scan, call),
+            _ => {
+                return Err(format!(
+                    "the stage installs with {program}; only pip, uv and poetry are supported"
+                ));
+            }
+        }
+        let name = command.name_value().unwrap_or(program);
+        if name.contains('/') {
+            return Err(format!(
+                "the RUN at line {line} runs pip as {name}, which would bypass the virtual \
+                 environment"
+            ));
+        }
+        for flag in ["--user", "--target", "-t", "--prefix", "--root"] {
+            if command
+                .args
+                .iter()
+                .take_while(|w| !w.is("--"))
+                .any(|w| w.is(flag) || w.is_long_flag(flag))
+            {
+                return Err(format!(
+                    "`pip {flag}` (line {line}) installs outside the virtual environment \
+                     the runtime stage would copy"
+                ));
+            }
+        }
+        // `python -m pip install`: the action follows the module.
+        let action = command
+            .positionals()
+            .filter_map(|w| w.value())
+            .find(|w| *w != "pip")
+            .unwrap_or("");
+        match action {
+            "wheel" | "download" => {
+                let dir = option_value(&command.args, &["-w", "--wheel-dir", "-d", "--dest"]);
+                match dir {
+                    Opt::Value(dir) => {
+                        scan.write_path(zone, cwd, dir, WriteKind::Folder, line, "pip")?;
+                    }
+                    _ => {
+                        return Err(format!(
+                            "`pip {action}` at line {line} writes where dockopt cannot tell"
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.pips.push(Pip {
+            pos,
+            line,
+            user: state.user.clone(),
+            tools: Self::installs_tools(call),
+        });
+        Ok(())
+    }
+
+    /// pip (into /opt/venv, made by root) runs as root, and no ENV drops the venv from
+    /// PATH; pip and a project tool do not both install; uv finds its Python in the image.
+    fn check_build_stage(
+        &self,
+        a: &Analysis<'_>,
+        envs: &[Instruction<'_>],
+        _runtime: &[(Instruction<'_>, bool)],
+    ) -> Plan<()> {
+        if let (Some(pip), Some(venv)) = (self.venv_pips().next(), self.venvs.first()) {
+            return Err(format!(
+                "the stage installs packages both with pip (line {}) and with {} (line {}); \
+                 dockopt converts one kind of install at a time",
+                pip.line, venv.tool, venv.line
+            ));
+        }
+        if let [first, second, ..] = self.venvs.as_slice()
+            && first.path != second.path
+        {
+            return Err(format!(
+                "the {} at line {} and the {} at line {} make two virtual environments",
+                first.tool, first.line, second.tool, second.line
+            ));
+        }
+        self.check_pythons(a)?;
+        if self.anchor().is_none() {
+            return Ok(());
+        }
+        if let Some(Pip {
+            line,
+            user: Some(user),
+            ..
+        }) = self.venv_pips().find(|p| p.user.is_some())
+        {
+            return Err(format!(
+                "pip runs as USER {user} (line {line}), who could not write the virtual \
+                 environment {VENV} that root would create"
+            ));
+        }
+        let escape = a.file.escape_char();
+        for env in envs {
+            for pair in env.key_values() {
+                if pair.key.value == "PATH"
+                    && !pair.unquoted_value(escape).contains("$PATH")
+                    && !pair.unquoted_value(escape).contains("${PATH}")
+                {
+                    return Err(format!(
+                        "the ENV at line {} sets PATH without $PATH, which would drop the \
+                         virtual environment from it",
+                        a.line(*env)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn artifacts(
+        &self,
+        a: &Analysis<'_>,
+        _runtime: &[(Instruction<'_>, bool)],
+    ) -> Plan<Vec<String>> {
+        let wd = a.final_wd.clone().unwrap_or_default();
+        let mut artifacts = Vec::new();
+        if self.anchor().is_some() {
+            artifacts.push(VENV.to_string());
+        }
+        // A project environment outside the WORKDIR (UV_PROJECT_ENVIRONMENT=/opt/venv).
+        for venv in &self.venvs {
+            if !under(&wd, &venv.path) && !artifacts.contains(&venv.path) {
+                artifacts.push(venv.path.clone());
+            }
+        }
+        artifacts.push(wd);
+        Ok(artifacts)
+    }
+
+    /// A program run by its path must be in the venv or the WORKDIR (or a shell).
+    fn check_program(
+        &self,
+        a: &Analysis<'_>,
+        instruction: Instruction<'_>,
+        program: &str,
+    ) -> Plan<()> {
+        let line = a.line(instruction);
+        let keyword = instruction.keyword().to_uppercase();
+        let tools = &a.knowledge().multi_stage.python.tool_programs;
+        let name = base_name(program);
+        if tools.iter().any(|t| t == name) && !under(VENV, program) {
+            return Err(format!(
+                "the {keyword} at line {line} runs `{name}`, a build tool the runtime stage \
+                 does not have; run the program of the virtual environment instead \
+                 (`.venv/bin/NAME`, or put the venv's bin on PATH)"
+            ));
+        }
+        if !program.starts_with('/') {
+            return Ok(());
+        }
+        let fine = ["/bin/sh", "/bin/bash", "/usr/bin/env"].contains(&program)
+            || under(VENV, program)
+            || self.venvs.iter().any(|v| under(&v.path, program))
+            || a.final_wd.as_deref().is_some_and(|w| under(w, program));
+        if !fine {
+            return Err(format!(
+                "the {keyword} at line {line} runs {program}; in the runtime stage the \
+                 packages are in {VENV}, so it would not find them"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The venv before the first pip install; the runtime stage puts it on PATH too.
+    fn additions(&self) -> Additions {
+        let setup = Added {
+            keyword: "RUN",
+            args: format!("python -m venv {VENV}"),
+        };
+        Additions {
+            before: self.anchor().map(|pos| (pos, vec![setup, venv_on_path()])),
+            build_end: Vec::new(),
+            after_copy: vec![(VENV.to_string(), vec![venv_on_path()])],
+        }
+    }
+}
+
+impl Python {
+    /// uv links the project's environment to a Python of the build image only when that
+    /// Python fits `requires-python` and `.python-version`; else it downloads one into its
+    /// own folder, which the runtime stage would not have.
+    fn check_pythons(&self, a: &Analysis<'_>) -> Plan<()> {
+        let env = &a.knowledge().multi_stage.python.uv.downloads_env;
+        for check in &self.checks {
+            let line = check.line;
+            let tag = &a.base.tag;
+            let Some(version) = pyproject::tag_version(tag).filter(|v| v.len() >= 2) else {
+                return Err(format!(
+                    "the image tag `{tag}` names no Python version (3.X), so dockopt cannot tell \
+                     whether the `uv sync` at line {line} downloads a Python the runtime stage \
+                     would lack (set {env}=never to forbid it)"
+                ));
+            };
+            let shown: Vec<String> = version.iter().map(u64::to_string).collect();
+            let shown = shown.join(".");
+            if let Some(pin) = &check.pin
+                && pyproject::pin_fits(&version, pin) != Some(true)
+            {
+                return Err(format!(
+                    "the project's .python-version ({}) is not known to match Python {shown} \
+                     of the image; the `uv sync` at line {line} may download a Python the \
+                     runtime stage would lack (set {env}=never to forbid it)",
+                    pin.trim()
+                ));
+            }
+            if let Some(spec) = &check.requires
+                && pyproject::tag_satisfies(&version, spec) != Some(true)
+            {
+                return Err(format!(
+                    "Python {shown} of the image is not known to satisfy requires-python \
+                     `{spec}`; the `uv sync` at line {line} may download a Python the runtime \
+                     stage would lack (set {env}=never to forbid it)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
