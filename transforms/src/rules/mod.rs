@@ -83,6 +83,17 @@ pub(crate) fn keyword_like(original: &str, upper: &str) -> String {
     }
 }
 
+/// The script of a shell-form RUN without heredocs, when dockopt can read it fully and it
+/// runs something.
+pub(crate) fn script_of(
+    instruction: dockopt_syntax::Instruction<'_>,
+) -> Option<dockopt_shell::Script> {
+    if instruction.is_exec_form() || instruction.heredocs().len() > 0 {
+        return None;
+    }
+    dockopt_shell::parse_instruction(instruction).filter(|s| !s.is_opaque() && !s.is_empty())
+}
+
 /// `["a", "b", "c"]` -> `a, b and c`.
 pub(crate) fn and_list(items: &[String]) -> String {
     match items {

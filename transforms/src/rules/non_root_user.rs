@@ -362,14 +362,11 @@ fn copy_args(instruction: Instruction<'_>) -> Option<(Vec<String>, String)> {
     if instruction.heredocs().len() > 0 {
         return None;
     }
-    let mut words: Vec<String> = match instruction.json_array() {
-        Some(elements) => elements.iter().map(|e| e.value.to_string()).collect(),
-        None => instruction
-            .words()
-            .iter()
-            .map(|w| w.value.to_string())
-            .collect(),
-    };
+    let mut words: Vec<String> = instruction
+        .words()
+        .iter()
+        .map(|w| w.value.to_string())
+        .collect();
     let dest = words.pop()?;
     (!words.is_empty()).then_some((words, dest))
 }
@@ -900,14 +897,11 @@ fn volumes(finding: &Finding<'_>) -> Result<(Vec<String>, Option<usize>), String
             continue;
         }
         first.get_or_insert(k);
-        let words: Vec<String> = match instruction.json_array() {
-            Some(elements) => elements.iter().map(|e| e.value.to_string()).collect(),
-            None => instruction
-                .words()
-                .iter()
-                .map(|w| w.value.to_string())
-                .collect(),
-        };
+        let words: Vec<String> = instruction
+            .words()
+            .iter()
+            .map(|w| w.value.to_string())
+            .collect();
         for word in words {
             if word.contains('$') {
                 return Err(format!(

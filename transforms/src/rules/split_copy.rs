@@ -8,7 +8,7 @@ use super::package_runs::is_cleanup_command;
 use crate::manifest::{Reads, reads, recognize_install, written_present};
 use crate::package::recognize;
 use crate::paths::{absolute, indent_of};
-use crate::rules::and_list;
+use crate::rules::{and_list, script_of};
 use crate::{
     BuildContext, CheckContext, EntryKind, FixAvailability, Knowledge, OptionKind, OptionMeta,
     Rule, RuleMeta, declare_rule,
@@ -232,13 +232,6 @@ fn top_commands(script: &Script) -> Option<Vec<(&Command, Option<OpKind>)>> {
             _ => None,
         })
         .collect()
-}
-
-fn script_of(instruction: Instruction<'_>) -> Option<Script> {
-    if instruction.is_exec_form() || instruction.heredocs().len() > 0 {
-        return None;
-    }
-    dockopt_shell::parse_instruction(instruction).filter(|s| !s.is_opaque() && !s.is_empty())
 }
 
 /// A context path safe to write unquoted in a COPY.

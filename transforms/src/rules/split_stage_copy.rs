@@ -1,11 +1,11 @@
 use std::fmt::Write as _;
 
 use dockopt_fix::{DeclaredEffect, Diagnostic, Edit, Fix};
-use dockopt_shell::Script;
 use dockopt_syntax::{Instruction, InstructionKind, Stage};
 
 use crate::manifest::{recognize_install, yarn_berry};
 use crate::paths::{absolute, indent_of};
+use crate::rules::script_of;
 use crate::{CheckContext, FixAvailability, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -91,13 +91,6 @@ fn workdir_before(stage: &Stage<'_>, until: Option<usize>) -> Option<String> {
         }
     }
     workdir
-}
-
-fn script_of(instruction: Instruction<'_>) -> Option<Script> {
-    if instruction.is_exec_form() || instruction.heredocs().len() > 0 {
-        return None;
-    }
-    dockopt_shell::parse_instruction(instruction).filter(|s| !s.is_opaque() && !s.is_empty())
 }
 
 /// What the end of the build stage gives: the folder the install creates, the context

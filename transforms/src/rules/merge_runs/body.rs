@@ -3,7 +3,6 @@
 //! shell comment that ends it.
 
 use dockopt_shell::{Command, ListItem, Node, OpKind, Script};
-use dockopt_syntax::Instruction;
 
 /// Builtins and keywords that change the shell's own state, which the next body would see.
 /// Commands are matched through `command`/`builtin` ([`Command::invoked_program`]).
@@ -103,17 +102,7 @@ pub(super) struct Body {
     pub comment: Option<TrailingComment>,
 }
 
-/// The script of a shell-form RUN without heredocs, when dockopt can read it fully and it
-/// runs something.
-pub(super) fn script_of(instruction: Instruction<'_>) -> Option<Script> {
-    if instruction.is_exec_form() || instruction.heredocs().len() > 0 {
-        return None;
-    }
-    let script = dockopt_shell::parse_instruction(instruction)?;
-    (!script.is_opaque() && !script.is_empty()).then_some(script)
-}
-
-/// Analyses a body read by [`script_of`]; `text` is the Dockerfile's text.
+/// Analyses a body read by [`crate::rules::script_of`]; `text` is the Dockerfile's text.
 pub(super) fn analyse(script: &Script, text: &str) -> Body {
     let mut background = script.ends_in_background();
     let mut leaks = defines_in_main_shell(&script.root().items)
@@ -311,7 +300,8 @@ fn trailing_comment(script: &Script, text: &str) -> Option<TrailingComment> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Wrap, analyse, assigns_in_arithmetic, assigns_in_expansion, script_of};
+    use super::{Wrap, analyse, assigns_in_arithmetic, assigns_in_expansion};
+    use crate::rules::script_of;
 
     fn body(run: &str) -> super::Body {
         let text = format!("FROM a\nRUN {run}\n");

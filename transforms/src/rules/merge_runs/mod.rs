@@ -10,11 +10,12 @@ use dockopt_syntax::{Dockerfile, Instruction, InstructionKind, ItemKind, TextRan
 use super::package_runs::{mount_targets, path_covers};
 use crate::image::lookup;
 use crate::package::recognize;
+use crate::rules::script_of;
 use crate::stage_state::{StageState, stage_states};
 use crate::{
     CheckContext, FixAvailability, Knowledge, OptionKind, OptionMeta, Rule, RuleMeta, declare_rule,
 };
-use body::{Body, Wrap, analyse, options_enable_errexit, script_of};
+use body::{Body, Wrap, analyse, options_enable_errexit};
 
 declare_rule! {
     /// ## What it does

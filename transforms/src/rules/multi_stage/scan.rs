@@ -111,14 +111,11 @@ pub(super) fn unknown_run(line: usize, program: &str) -> String {
 pub(super) fn scan_copy(a: &mut Analysis<'_>, instruction: Instruction<'_>, wd: &Wd) -> Plan<()> {
     let line = a.line(instruction);
     let keyword = instruction.keyword().to_uppercase();
-    let words: Vec<String> = match instruction.json_array() {
-        Some(elements) => elements.iter().map(|e| e.value.to_string()).collect(),
-        None => instruction
-            .words()
-            .iter()
-            .map(|w| w.value.to_string())
-            .collect(),
-    };
+    let words: Vec<String> = instruction
+        .words()
+        .iter()
+        .map(|w| w.value.to_string())
+        .collect();
     let Some((dest, sources)) = words.split_last() else {
         return Ok(());
     };
