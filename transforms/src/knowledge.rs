@@ -128,6 +128,19 @@ pub struct Ecosystem {
     pub exact: Vec<Vec<String>>,
     /// The folder an exact install always creates when the project has dependencies.
     pub installed: Option<String>,
+    /// Word sets of a command that removes the development-only packages from `installed`.
+    #[serde(default)]
+    pub prune: Vec<Vec<String>>,
+    /// The subcommands that run a script of the manifest (`npm run build`).
+    #[serde(default)]
+    pub runs_script: Vec<String>,
+    /// Words that, in a build command or a manifest script it runs, mean the build writes
+    /// into `installed` what the application needs at run time.
+    #[serde(default)]
+    pub build_writes_installed: Vec<String>,
+    /// ENV variables (`*` ends a prefix; any case) that configure the package manager.
+    #[serde(default)]
+    pub config_env: Vec<String>,
     pub analysis: String,
     #[serde(default)]
     pub source_markers: Vec<String>,

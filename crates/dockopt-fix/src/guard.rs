@@ -30,7 +30,8 @@
 //! embeds in is optimal for an in-order embedding, so one greedy pass decides.
 //!
 //! An original command whose range lies inside a range the round's fixes declared removed
-//! may be missing; so may an original word inside one.
+//! may be missing; so may an original word inside one. A RUN wholly inside such a range
+//! takes no part in the diff (a fix that moves a RUN declares its old place removed).
 //!
 //! [`Fix::removes`]: crate::Fix::removes
 //! [`Script::commands`]: dockopt_shell::Script::commands
@@ -64,11 +65,17 @@ pub(crate) fn check(
     new: &Dockerfile,
     removes: &[TextRange],
 ) -> Option<Violation> {
-    let old_runs = runs(old);
+    let removed = |r: &Range<usize>| removes.iter().any(|d| d.start <= r.start && r.end <= d.end);
+    // A RUN the round declared removed runs nothing to look for, and must not anchor the
+    // diff: a fix that moves a RUN (declares the old one removed, adds it elsewhere) would
+    // otherwise have the old place anchor the new one and the RUNs it passed look lost.
+    let old_runs: Vec<Instruction<'_>> = runs(old)
+        .into_iter()
+        .filter(|r| !removed(&r.range().range()))
+        .collect();
     let new_runs = runs(new);
     let old_keys: Vec<String> = old_runs.iter().map(|&r| key(r)).collect();
     let new_keys: Vec<String> = new_runs.iter().map(|&r| key(r)).collect();
-    let removed = |r: &Range<usize>| removes.iter().any(|d| d.start <= r.start && r.end <= d.end);
     changed_stretches(&old_keys, &new_keys)
         .into_iter()
         .find_map(|(o, n)| check_stretch(&old_runs[o], &new_runs[n], &removed))
@@ -533,6 +540,25 @@ mod tests {
             "change what RUN at 3:1 does: `touch /two` (line 3) no longer runs (it would sit inside a comment)"
         );
         assert_eq!((v.line, v.column), (3, 1));
+    }
+
+    #[test]
+    fn a_run_moved_ahead_is_a_declared_removal_that_anchors_nothing() {
+        // split-stage-copy moves the prune into its own stage, before the build.
+        let old = "FROM a\nRUN npm ci\nRUN npm run build\nRUN npm prune --omit=dev\n";
+        let new = "FROM a\nRUN npm ci\nFROM b\nRUN npm prune --omit=dev\nFROM c\n\
+                   RUN --mount=type=bind,target=/m npm run build\n";
+        let (old_doc, new_doc) = (dockopt_syntax::parse(old), dockopt_syntax::parse(new));
+        let prune = old_doc.instruction(3).unwrap().range();
+        assert_eq!(check(&old_doc, &new_doc, &[prune]), None);
+        // Undeclared, the same move loses the build.
+        let v = check(&old_doc, &new_doc, &[]).unwrap();
+        assert!(
+            v.message
+                .contains("`npm run build` (line 3) no longer runs"),
+            "{}",
+            v.message
+        );
     }
 
     #[test]

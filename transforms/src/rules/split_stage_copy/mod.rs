@@ -8,6 +8,8 @@ use crate::paths::{absolute, indent_of};
 use crate::rules::script_of;
 use crate::{CheckContext, FixAvailability, Rule, RuleMeta, declare_rule};
 
+mod prune_stage;
+
 declare_rule! {
     /// ## What it does
     /// Finds a COPY of a build stage's whole working folder (`COPY --from=build /app /app`)
@@ -15,6 +17,14 @@ declare_rule! {
     /// install --frozen-lockfile`) followed only by COPYs of the build context (`COPY . .`),
     /// and copies instead the folder the install created (`node_modules`) from the stage,
     /// then the same context files straight from the context.
+    ///
+    /// When the stage builds after its source COPY and prunes the development-only
+    /// packages at its end (`npm run build`, then `npm prune --omit=dev`: what
+    /// `multi-stage` writes for an npm project with a build step), the stage becomes four:
+    /// `base` (what came before the manifests COPY), `dev-deps` (the manifests and the
+    /// install), `prod-deps` (the prune) and the build stage (the source and the build,
+    /// with `dev-deps`' installed folder bind-mounted read-write, its writes dropped); the
+    /// runtime copies `node_modules` from `prod-deps` before the build stage's folder.
     ///
     /// ## Why is this bad?
     /// Any source edit changes the stage's folder, so the whole folder, every dependency
@@ -57,6 +67,18 @@ declare_rule! {
     /// context) and no WORKDIR, and the project has dependencies (an install of none may
     /// create no folder, and the COPY would fail). Yarn berry projects are left alone.
     ///
+    /// The four-stage form is Unsafe for one more reason: the packages are pruned before
+    /// the build instead of after it, so what the build writes into `node_modules` is not
+    /// in the image. A build RUN, or a package.json script it runs (with its `pre`/`post`
+    /// scripts), that names a tool known to write there (`build_writes_installed` in
+    /// knowledge/manifests.toml: prisma, patch-package, `node_modules` itself) leaves the
+    /// stage alone, and so do: a build stage other instructions also use, stage names
+    /// `base`, `dev-deps` or `prod-deps` already taken, a context that holds
+    /// `node_modules`, an ENV or ARG that configures npm between the install and the
+    /// prune, a WORKDIR, USER or COPY after the source COPY, and a RUN that installs or
+    /// mounts over `node_modules`. The bind mount needs BuildKit (`RUN --mount`, Docker
+    /// 18.09 and later), like the cache mounts `cache-mounts` adds.
+    ///
     /// ## References
     /// Docker docs, "Multi-stage builds" and "Optimize cache usage in builds" (order
     /// layers by how often they change); hadolint and tally have no equivalent.
@@ -73,6 +95,19 @@ fn copies_whole_context(instruction: Instruction<'_>) -> bool {
         .words()
         .split_last()
         .is_some_and(|(_, sources)| sources.iter().any(|s| matches!(s.value, "." | "./")))
+}
+
+/// A COPY of context files into the working folder: no flags, no heredoc, a relative
+/// destination without variables.
+fn plain_context_copy(instruction: Instruction<'_>) -> bool {
+    instruction.kind() == InstructionKind::Copy
+        && instruction.flags().next().is_none()
+        && !instruction.is_exec_form()
+        && instruction.heredocs().len() == 0
+        && instruction
+            .words()
+            .last()
+            .is_some_and(|d| !d.value.starts_with('/') && !d.value.contains('$'))
 }
 
 /// The WORKDIR in effect before the instruction at `until` in `stage` (`None`: at its end),
@@ -101,18 +136,17 @@ struct StageEnd<'a> {
     copies: Vec<Instruction<'a>>,
 }
 
-fn stage_end<'a>(ctx: &CheckContext<'_>, stage: &Stage<'a>) -> Result<StageEnd<'a>, String> {
-    let last_run = stage
-        .instructions
-        .iter()
-        .rposition(|i| i.kind() == InstructionKind::Run)
-        .ok_or("the stage has no RUN")?;
-    let run = stage.instructions[last_run];
-    let script = script_of(run).ok_or("its last RUN is not a script dockopt can read")?;
-    let mut installed: Option<String> = None;
+/// The folder the lock-file installs of `run` create, with their ecosystem, when `run` is
+/// nothing but such installs (of one ecosystem).
+fn lock_file_install<'k>(
+    ctx: &CheckContext<'k>,
+    run: Instruction<'_>,
+) -> Result<(&'k crate::knowledge::Ecosystem, String), String> {
+    let script = script_of(run).ok_or("the RUN is not a script dockopt can read")?;
+    let mut found: Option<(&crate::knowledge::Ecosystem, String)> = None;
     for command in script.commands() {
         let install = recognize_install(ctx.knowledge, command)
-            .ok_or("its last RUN does more than install dependencies")?;
+            .ok_or("the RUN does more than install dependencies")?;
         let eco = install.ecosystem;
         let exact = eco.exact.iter().any(|words| {
             words
@@ -124,27 +158,33 @@ fn stage_end<'a>(ctx: &CheckContext<'_>, stage: &Stage<'a>) -> Result<StageEnd<'
             .as_deref()
             .filter(|_| exact)
             .ok_or("its install is not a lock-file install that writes only its own folder")?;
-        if installed.as_deref().is_some_and(|f| f != folder) {
-            return Err("its installs create different folders".into());
+        if found
+            .as_ref()
+            .is_some_and(|(e, f)| e.name != eco.name || f != folder)
+        {
+            return Err("its installs are of different ecosystems".into());
         }
         if eco.name == "yarn" && ctx.build_context.is_none_or(|c| yarn_berry(c).is_some()) {
             return Err("the project may use Yarn berry".into());
         }
-        installed = Some(folder.to_string());
+        found = Some((eco, folder.to_string()));
     }
-    let installed = installed.ok_or("its last RUN installs nothing")?;
+    found.ok_or_else(|| "the RUN installs nothing".into())
+}
+
+fn stage_end<'a>(ctx: &CheckContext<'_>, stage: &Stage<'a>) -> Result<StageEnd<'a>, String> {
+    let last_run = stage
+        .instructions
+        .iter()
+        .rposition(|i| i.kind() == InstructionKind::Run)
+        .ok_or("the stage has no RUN")?;
+    let run = stage.instructions[last_run];
+    let (_, installed) = lock_file_install(ctx, run)?;
     let mut copies = Vec::new();
     for &instruction in &stage.instructions[last_run + 1..] {
         match instruction.kind() {
             InstructionKind::Copy => {
-                let plain = instruction.flags().next().is_none()
-                    && !instruction.is_exec_form()
-                    && instruction.heredocs().len() == 0
-                    && instruction
-                        .words()
-                        .last()
-                        .is_some_and(|d| !d.value.starts_with('/') && !d.value.contains('$'));
-                if !plain {
+                if !plain_context_copy(instruction) {
                     return Err(format!(
                         "the COPY at line {} is not a plain COPY of context files into the folder",
                         ctx.file.line_col(instruction.range().start).line
@@ -250,14 +290,26 @@ impl Rule for SplitStageCopy {
                 if other_flag || ctx.build_context.is_none() || !has_dependencies(ctx) {
                     continue;
                 }
-                let Ok(end) = stage_end(ctx, source_stage) else {
-                    continue;
-                };
-                let keyword = copy.keyword();
                 let mut flag_text = String::new();
                 for f in &flags {
                     let _ = write!(flag_text, " {f}");
                 }
+                let Ok(end) = stage_end(ctx, source_stage) else {
+                    let runtime = prune_stage::RuntimeCopy {
+                        copy,
+                        workdir: workdir.clone(),
+                        flag_text,
+                    };
+                    if let Ok((message, fix)) =
+                        prune_stage::fix(ctx, &stages, source_stage, &runtime)
+                    {
+                        out.push(
+                            Diagnostic::new(Self::META.name, copy.range(), message).with_fix(fix),
+                        );
+                    }
+                    continue;
+                };
+                let keyword = copy.keyword();
                 let indent = indent_of(text, copy.range().start);
                 let nl = file.line_ending();
                 let installed = format!("{}/{}", workdir.trim_end_matches('/'), end.installed);
