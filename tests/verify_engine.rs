@@ -262,3 +262,81 @@ fn against_accepts_an_equivalent_rewrite_and_names_the_culprits_of_a_broken_one(
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `pip install --user` as root: the packages in /root/.local (0700 parent), the console
+/// script on PATH through `/root/.local/bin`.
+const PIP_USER_DOCKERFILE: &str = "FROM python:3.11
+WORKDIR /app
+COPY . .
+RUN pip install --user -r requirements.txt
+ENV PATH=/root/.local/bin:$PATH
+CMD python app.py
+";
+
+/// Imports python-slugify and runs its `slugify` console script found on PATH.
+const PIP_USER_APP: &str = r#"import shutil
+import subprocess
+import sys
+
+import slugify
+
+if __name__ == "__main__":
+    text = "Héllo Wörld"
+    via_import = slugify.slugify(text)
+    script = shutil.which("slugify")
+    via_script = subprocess.run([script, text], capture_output=True, text=True, check=True).stdout.strip()
+    ok = via_import == via_script == "hello-world"
+    print(f"self-test {'ok' if ok else 'FAILED'}: {via_import} {via_script} (python-slugify {slugify.__version__})")
+    sys.exit(0 if ok else 1)
+"#;
+
+/// multi-stage moves root's user base to a folder the non-root user (which non-root-user
+/// adds) can read, with PYTHONUSERBASE and its bin on PATH: the app check (the Python probe
+/// runs the interpreter the command uses, as the image's user) and the smoke test pass.
+/// Needs PyPI (python-slugify 8.0.4, text-unidecode 1.3).
+#[test]
+#[ignore = "needs a Docker engine (tests/engine/up) and PyPI"]
+fn pip_user_install_converts_to_a_runtime_stage_a_non_root_user_can_read() {
+    require_engine();
+    let dir = std::env::temp_dir().join(format!("dockopt-verify-pip-user-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Dockerfile"), PIP_USER_DOCKERFILE).unwrap();
+    std::fs::write(dir.join("app.py"), PIP_USER_APP).unwrap();
+    std::fs::write(
+        dir.join("requirements.txt"),
+        "python-slugify==8.0.4\ntext-unidecode==1.3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("example.toml"),
+        "smoke = [\"python\", \"app.py\"]\nsmoke_expect = \"self-test ok: hello-world hello-world (python-slugify 8.0.4)\"\nsource_file = \"app.py\"\nmanifest_file = \"requirements.txt\"\ncomment = \"#\"\n",
+    )
+    .unwrap();
+    let (code, report, stderr) = verify(&dir, &["--unsafe-fixes"]);
+    let pretty = serde_json::to_string_pretty(&report).unwrap();
+    eprintln!("--- exit {code:?}\n{stderr}\n{pretty}");
+    assert_eq!(code, Some(0), "{pretty}");
+    assert_eq!(report["verdict"], "ok", "{pretty}");
+    assert_eq!(
+        report["unexpected_differences"],
+        serde_json::json!([]),
+        "{pretty}"
+    );
+    let applied: Vec<&str> = report["applied_fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    for rule in ["multi-stage", "non-root-user"] {
+        assert!(applied.contains(&rule), "{rule} not applied: {applied:?}");
+    }
+    let user = report["fixed"]["user"].as_str().unwrap_or_default();
+    assert!(!matches!(user, "" | "root" | "0"), "{pretty}");
+    assert!(
+        report["fixed"]["size_bytes"].as_u64() < report["original"]["size_bytes"].as_u64(),
+        "{pretty}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -140,7 +140,16 @@ fn every_example_verifies_with_safe_and_unsafe_fixes() {
         // multi-stage. (How much faster a rebuild after a source edit is, is a figure of the
         // table, not a timed assertion.)
         let name = example.file_name().unwrap().to_string_lossy();
-        if ["python-web", "node-web", "node-api", "node-yarn", "go-api"].contains(&name.as_ref()) {
+        if [
+            "python-web",
+            "python-pipenv",
+            "node-web",
+            "node-api",
+            "node-yarn",
+            "go-api",
+        ]
+        .contains(&name.as_ref())
+        {
             assert!(
                 applied("split-copy") >= 1,
                 "{name}: split-copy did not apply: {:#}",
@@ -162,6 +171,8 @@ fn every_example_verifies_with_safe_and_unsafe_fixes() {
         if [
             "python-web",
             "python-uv",
+            "python-poetry",
+            "python-pipenv",
             "node-web",
             "node-api",
             "node-yarn",

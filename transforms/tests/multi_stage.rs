@@ -153,6 +153,8 @@ fn whole_rule_set_converges_on_the_examples() {
         ("go-api", "gcr.io/distroless/static-debian12:nonroot"),
         ("python-web", "python:3.12-slim"),
         ("python-uv", "python:3.12-slim"),
+        ("python-poetry", "python:3.12-slim"),
+        ("python-pipenv", "python:3.11-slim"),
         ("node-web", "node:22-slim"),
         ("node-api", "node:22-slim"),
         ("rust-cli", "gcr.io/distroless/cc-debian12:nonroot"),
@@ -197,6 +199,21 @@ fn whole_rule_set_converges_on_the_examples() {
                 let runtime = out.split("\nFROM python:3.12-slim\n").nth(1).unwrap();
                 assert!(runtime.contains("COPY --from=build /app /app\n"), "{out}");
                 assert!(!runtime.contains("uv"), "{out}");
+            }
+            // `pipenv install --system` installs into the venv made before pipenv itself.
+            "python-pipenv" => {
+                assert!(
+                    out.contains(
+                        "RUN python -m venv /opt/venv\nENV PATH=\"/opt/venv/bin:$PATH\"\n"
+                    ),
+                    "{out}"
+                );
+                let runtime = out.split("\nFROM python:3.11-slim\n").nth(1).unwrap();
+                assert!(
+                    runtime.contains("--from=build /opt/venv /opt/venv\n"),
+                    "{out}"
+                );
+                assert!(!runtime.contains("pipenv"), "{out}");
             }
             "node-web" => assert!(
                 out.contains("FROM dev-deps AS prod-deps\nRUN npm prune --omit=dev\n")

@@ -172,4 +172,7 @@ pub(super) struct Additions {
     /// Instructions that follow the runtime stage's COPY of an artifact: (artifact, what
     /// follows it).
     pub(super) after_copy: Vec<(String, Vec<Added>)>,
+    /// Artifacts the runtime stage puts at another path than the build stage's: (artifact,
+    /// its path in the runtime stage).
+    pub(super) destinations: Vec<(String, String)>,
 }

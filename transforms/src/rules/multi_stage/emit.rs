@@ -215,7 +215,12 @@ pub(super) fn build_fix(
     let copy = kw("COPY");
     let mut shown = Vec::new();
     for artifact in artifacts {
-        let _ = write!(stage, "{copy} --from={name} {artifact} {artifact}{nl}");
+        let dest = additions
+            .destinations
+            .iter()
+            .find(|(from, _)| from == artifact)
+            .map_or(artifact.as_str(), |(_, to)| to.as_str());
+        let _ = write!(stage, "{copy} --from={name} {artifact} {dest}{nl}");
         for (_, added) in additions
             .after_copy
             .iter()
@@ -225,7 +230,11 @@ pub(super) fn build_fix(
                 let _ = write!(stage, "{}{nl}", instruction_text(instruction));
             }
         }
-        shown.push(artifact.clone());
+        shown.push(if dest == artifact {
+            artifact.clone()
+        } else {
+            format!("{artifact} (as {dest})")
+        });
     }
     let no_shell = !a.twin_facts.shell;
     for &(instruction, delete) in runtime {

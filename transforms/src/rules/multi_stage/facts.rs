@@ -111,8 +111,54 @@ pub(crate) struct PythonFacts {
     pub(crate) build_tools: Vec<String>,
     /// The programs those tools install.
     pub(crate) tool_programs: Vec<String>,
+    /// Distributions that `pip install` may put in the system site-packages beside a
+    /// `pip install --user` without making it a second install (packaging tools).
+    pub(crate) packaging_tools: Vec<String>,
     pub(crate) uv: UvFacts,
     pub(crate) poetry: PoetryFacts,
+    pub(crate) pipenv: PipenvFacts,
+    pub(crate) user: UserSiteFacts,
+}
+
+/// `[python.pipenv]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PipenvFacts {
+    /// The in-project environment, relative to the project folder.
+    pub(crate) venv: String,
+    /// The variable that puts the environment in the project, and the values pipenv reads
+    /// as true and as false.
+    pub(crate) in_project_env: String,
+    pub(crate) true_values: Vec<String>,
+    pub(crate) false_values: Vec<String>,
+    /// The subcommands that install, and those that only write the lock file.
+    pub(crate) installs: Vec<String>,
+    pub(crate) locks: Vec<String>,
+    /// The flag that installs into the Python found on PATH rather than a venv.
+    pub(crate) system_flag: String,
+    /// Flags that install the dev packages too, and the variable that does.
+    pub(crate) dev_flags: Vec<String>,
+    pub(crate) dev_env: String,
+    /// Flags and variables that make pipenv use another project, Python or environment.
+    pub(crate) unsupported_flags: Vec<String>,
+    pub(crate) unsupported_env: Vec<String>,
+}
+
+/// `[python.user]`: where `pip install --user` puts packages.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserSiteFacts {
+    /// The pip flag.
+    pub(crate) flag: String,
+    /// The variable that sets the user base.
+    pub(crate) base_env: String,
+    /// The user base under HOME when the variable is not set, and root's HOME.
+    pub(crate) home_base: String,
+    pub(crate) root_home: String,
+    /// Folders other users cannot read (root's home is 0700 on Debian): a user base there
+    /// goes to `runtime_base` in the runtime stage.
+    pub(crate) private: Vec<String>,
+    pub(crate) runtime_base: String,
 }
 
 /// `[python.uv]`.

@@ -82,7 +82,17 @@ declare_rule! {
     ///   download a Python of its own (the image's fits requires-python and
     ///   .python-version, or UV_PYTHON_DOWNLOADS=never); `pip install uv`/`poetry` stays a
     ///   build tool of the build stage, so a CMD that runs `uv run` or `poetry run` is
-    ///   reported.
+    ///   reported. pipenv: `pipenv install`/`sync --system` installs into the first
+    ///   `python3` on PATH, which the fix makes /opt/venv's as for pip (the venv goes before
+    ///   `pip install pipenv`, so pipenv and its dependencies, which the original's
+    ///   interpreter can import, are in it too); without `--system` into the project's
+    ///   `.venv` when PIPENV_VENV_IN_PROJECT is true and the Pipfile is in the folder it
+    ///   runs in, copied with the WORKDIR. Dev packages (`--dev`) stay, as in the original,
+    ///   and the message says so. `pip install --user`: the user base (PYTHONUSERBASE, else
+    ///   HOME/.local) is copied too; one in a home other users cannot read (`/root/.local`)
+    ///   goes to /opt/python-userbase with PYTHONUSERBASE set to it (and its bin on PATH
+    ///   when the stage had the original's there), since the user site-packages folder is
+    ///   named after the Python version the image tag must then name (3.X).
     /// - Java: the jar of CMD/ENTRYPOINT `java -jar PATH` built by Maven or Gradle, on the
     ///   Temurin JRE. .NET: the `dotnet publish -o OUT` folder holding the DLL that
     ///   `dotnet X.dll` runs, on `aspnet`.
@@ -102,9 +112,11 @@ declare_rule! {
     /// crate that links a system library, cgo where no runtime has the build image's C
     /// library (Alpine), a Go build with cgo unset and no build context to read, a call
     /// that opens a path built at run time which could mean a context file the runtime
-    /// stage lacks, a CMD that does not run the artifact, Yarn berry, pnpm, pipenv,
-    /// `uv pip --system`, poetry's venv outside the project, dev dependency groups,
-    /// `pip --user`, a build argument used at run time, and more.
+    /// stage lacks, a CMD that does not run the artifact, Yarn berry, pnpm,
+    /// `uv pip --system`, poetry's and pipenv's venvs outside the project, uv's and poetry's
+    /// dev dependency groups, `pipenv run` at run time, `pip --user` mixed with other
+    /// installs or as a user whose home is unknown, a build argument used at run time, and
+    /// more.
     /// Already multi-stage files and images dockopt does not know are left alone.
     ///
     /// ## Why is this bad?
@@ -142,7 +154,11 @@ declare_rule! {
     /// image had and the twin lacks is gone: compilers, shells and tools (distroless has no
     /// `/bin/sh`, python and node slim no curl or git), and every file the build wrote that
     /// is not an artifact (the source for Go, Rust, Java and .NET; package caches; files
-    /// outside the WORKDIR). The distroless `:nonroot` twins run as uid 65532. Variables a
+    /// outside the WORKDIR). Python packages move: pip's into /opt/venv (whose bin goes
+    /// first on PATH), root's `pip --user` base to /opt/python-userbase (with
+    /// PYTHONUSERBASE set to it; declared as an Env change), so tracebacks show other
+    /// paths and a program that names the old path fails (a CMD that does is reported).
+    /// The distroless `:nonroot` twins run as uid 65532. Variables a
     /// RUN set only for itself are not in the runtime, and neither are the base image's own
     /// ENV values (GOPATH, CARGO_HOME) nor the build-only ENV the rule leaves out (each
     /// declared by name). A Go build that gets `CGO_ENABLED=0` makes another binary

@@ -215,8 +215,8 @@ fn reports_say_why() {
             "`go install` at line 4 puts the binary in $GOPATH/bin",
         ),
         (
-            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install --user -r requirements.txt\nCMD python app.py\n",
-            "`pip --user` (line 4) installs outside the virtual environment",
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install --target /deps -r requirements.txt\nCMD python app.py\n",
+            "`pip --target` (line 4) installs outside the virtual environment",
         ),
         (
             "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN /usr/local/bin/pip install -r requirements.txt\nCMD python app.py\n",
@@ -228,8 +228,8 @@ fn reports_say_why() {
              `ENV POETRY_VIRTUALENVS_IN_PROJECT=true`",
         ),
         (
-            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pipenv install --system\nCMD python app.py\n",
-            "only pip, uv and poetry are supported",
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN conda install numpy\nCMD python app.py\n",
+            "only pip, uv, poetry and pipenv are supported",
         ),
         (
             "FROM python:3.12\nCOPY . /app\nRUN pip install -r /app/requirements.txt\nCMD python /app/app.py\n",
@@ -1127,5 +1127,234 @@ fn poetry_reports_say_what_would_make_it_convertible() {
         &POETRY.replace("--only main", "--without dev"),
         "dockopt needs pyproject.toml from the build context (COPYed into /app) to tell whether \
          the `poetry install` at line 6 installs dev dependencies (`--only main` needs none)",
+    );
+}
+
+const PIP_USER: &str = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install --user -r requirements.txt\nCMD python app.py\n";
+
+#[test]
+fn pip_user_copies_the_user_base_where_any_user_reads_it() {
+    // Root's user base is in /root (0700): the runtime stage puts it in a neutral folder
+    // and points PYTHONUSERBASE at it.
+    let d = check(&MultiStage, PIP_USER);
+    let f = d[0]
+        .fix
+        .as_ref()
+        .unwrap_or_else(|| panic!("{}", d[0].message));
+    assert_eq!(
+        f.title,
+        "Build in a `build` stage and run FROM python:3.12-slim with only /root/.local (as \
+         /opt/python-userbase) and /app"
+    );
+    assert!(f.effect.config.contains(&ConfigKey::Env));
+    assert!(
+        d[0].message.contains(
+            "the runtime stage copies the user base /root/.local of `pip install --user` to \
+             /opt/python-userbase and sets PYTHONUSERBASE to it"
+        ),
+        "{}",
+        d[0].message
+    );
+    assert_eq!(
+        fix(PIP_USER),
+        "FROM python:3.12 AS build\nWORKDIR /app\nCOPY . .\nRUN pip install --user -r requirements.txt\n\nFROM python:3.12-slim\nWORKDIR /app\nCOPY --from=build /root/.local /opt/python-userbase\nENV PYTHONUSERBASE=/opt/python-userbase\nCOPY --from=build /app /app\nCMD python app.py\n"
+    );
+    // The user base's bin on PATH stays on PATH; packaging tools upgraded beside it stay in
+    // the build stage (no /opt/venv).
+    let path = "FROM python:3.12\nRUN pip install --upgrade pip setuptools\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install --user --no-cache-dir -r requirements.txt\nENV PATH=/root/.local/bin:$PATH\nCOPY . .\nCMD [\"gunicorn\", \"app:app\"]\n";
+    assert_eq!(
+        fix(path),
+        "FROM python:3.12 AS build\nRUN pip install --upgrade pip setuptools\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install --user --no-cache-dir -r requirements.txt\nENV PATH=/root/.local/bin:$PATH\nCOPY . .\n\nFROM python:3.12-slim\nENV PATH=/root/.local/bin:$PATH\nWORKDIR /app\nCOPY --from=build /root/.local /opt/python-userbase\nENV PYTHONUSERBASE=/opt/python-userbase PATH=\"/opt/python-userbase/bin:$PATH\"\nCOPY --from=build /app /app\nCMD [\"gunicorn\", \"app:app\"]\n"
+    );
+    // A user base set by ENV outside any home stays where it is; the ENV goes along.
+    let own = "FROM python:3.12\nENV PYTHONUSERBASE=/opt/deps\nWORKDIR /app\nCOPY . .\nRUN python -m pip install --user -r requirements.txt\nCMD python app.py\n";
+    assert_eq!(
+        fix(own),
+        "FROM python:3.12 AS build\nENV PYTHONUSERBASE=/opt/deps\nWORKDIR /app\nCOPY . .\nRUN python -m pip install --user -r requirements.txt\n\nFROM python:3.12-slim\nENV PYTHONUSERBASE=/opt/deps\nWORKDIR /app\nCOPY --from=build /opt/deps /opt/deps\nCOPY --from=build /app /app\nCMD python app.py\n"
+    );
+    // ENV HOME moves the default user base.
+    let home = PIP_USER.replace("WORKDIR /app\n", "ENV HOME=/home/svc\nWORKDIR /app\n");
+    assert!(
+        fix(&home).contains("COPY --from=build /home/svc/.local /opt/python-userbase\n"),
+        "{}",
+        fix(&home)
+    );
+}
+
+#[test]
+fn pip_user_reports_say_what_would_make_it_sure() {
+    for (text, why) in [
+        (
+            PIP_USER.replace(
+                "RUN pip install --user",
+                "RUN pip install gunicorn\nRUN pip install --user",
+            ),
+            "the stage installs packages both with pip into the system site-packages (line 4) \
+             and with `pip install --user` (line 5)",
+        ),
+        (
+            PIP_USER.replace("FROM python:3.12", "FROM python:3"),
+            "the image tag `3` names no Python version (3.X), so the runtime image may run \
+             another Python",
+        ),
+        (
+            PIP_USER.replace("WORKDIR /app\n", "USER 1000\nWORKDIR /app\n"),
+            "runs as USER 1000, whose home (and so its user base) dockopt cannot be sure of; \
+             `ENV PYTHONUSERBASE=/path` before it would make it sure",
+        ),
+        (
+            PIP_USER.replace("RUN pip", "RUN PYTHONUSERBASE=/deps pip"),
+            "sets PYTHONUSERBASE for itself only",
+        ),
+        (
+            PIP_USER.replace("WORKDIR /app\n", "ENV PYTHONUSERBASE=/usr/local\nWORKDIR /app\n"),
+            "installs into /usr/local, the image's own folders",
+        ),
+        (
+            PIP_USER.replace("CMD python app.py", "CMD [\"/root/.local/bin/gunicorn\", \"app:app\"]"),
+            "runs /root/.local/bin/gunicorn; in the runtime stage the user base /root/.local is \
+             in /opt/python-userbase",
+        ),
+        (
+            PIP_USER.replace(
+                "RUN pip install --user -r requirements.txt",
+                "ENV PYTHONUSERBASE=/opt/a\nRUN pip install --user -r a.txt\nENV PYTHONUSERBASE=/opt/b\nRUN pip install --user -r b.txt",
+            ),
+            "install into two user bases (/opt/a and /opt/b)",
+        ),
+    ] {
+        reported(&text, why);
+    }
+}
+
+const PIPFILE: &[u8] = b"[[source]]\nurl = \"https://pypi.org/simple\"\nverify_ssl = true\nname = \"pypi\"\n\n[packages]\npython-slugify = \"==8.0.4\"\n\n[dev-packages]\npytest = \"==8.3.4\"\n";
+const PIPENV_SYSTEM: &str = "FROM python:3.12\nRUN pip install pipenv\nWORKDIR /app\nCOPY . .\nRUN pipenv install --deploy --system\nEXPOSE 8000\nCMD python app.py\n";
+const PIPENV_PROJECT: &str = "FROM python:3.12\nENV PIPENV_VENV_IN_PROJECT=1\nRUN pip install pipenv\nWORKDIR /app\nCOPY Pipfile Pipfile.lock ./\nRUN pipenv sync\nCOPY . .\nENV PATH=\"/app/.venv/bin:$PATH\"\nCMD [\"python\", \"app.py\"]\n";
+
+#[test]
+fn pipenv_system_installs_go_into_the_venv_and_project_venvs_with_the_workdir() {
+    // `--system` installs into the first python3 on PATH: the venv the fix makes, before
+    // pipenv itself is installed (the original's interpreter sees pipenv too).
+    assert_eq!(
+        fix(PIPENV_SYSTEM),
+        "FROM python:3.12 AS build\nRUN python -m venv /opt/venv\nENV PATH=\"/opt/venv/bin:$PATH\"\nRUN pip install pipenv\nWORKDIR /app\nCOPY . .\nRUN pipenv install --deploy --system\n\nFROM python:3.12-slim\nWORKDIR /app\nCOPY --from=build /opt/venv /opt/venv\nENV PATH=\"/opt/venv/bin:$PATH\"\nCOPY --from=build /app /app\nEXPOSE 8000\nCMD python app.py\n"
+    );
+    assert!(fix(&PIPENV_SYSTEM.replace("install --deploy", "sync")).contains("/opt/venv"));
+    // The in-project venv goes with the WORKDIR; pipenv stays in the build stage.
+    let ctx = Context::new(&[("Pipfile", PIPFILE), ("Pipfile.lock", b"{}")]);
+    let (message, fixed) = ctx.fix(PIPENV_PROJECT);
+    assert_eq!(
+        fixed.unwrap_or_else(|| panic!("{message}")),
+        "FROM python:3.12 AS build\nENV PIPENV_VENV_IN_PROJECT=1\nRUN pip install pipenv\nWORKDIR /app\nCOPY Pipfile Pipfile.lock ./\nRUN pipenv sync\nCOPY . .\nENV PATH=\"/app/.venv/bin:$PATH\"\n\nFROM python:3.12-slim\nENV PATH=\"/app/.venv/bin:$PATH\"\nWORKDIR /app\nCOPY --from=build /app /app\nCMD [\"python\", \"app.py\"]\n"
+    );
+    assert!(
+        message.contains("leaves out ENV `PIPENV_VENV_IN_PROJECT`"),
+        "{message}"
+    );
+    for value in ["true", "yes", "ON"] {
+        let text = PIPENV_PROJECT.replace("=1", &format!("={value}"));
+        assert!(ctx.fix(&text).1.is_some(), "{value}");
+    }
+    // Dev packages the original has stay, and the message says so.
+    for text in [
+        PIPENV_PROJECT.replace("pipenv sync", "pipenv sync --dev"),
+        PIPENV_SYSTEM.replace("--system", "--system -d"),
+        PIPENV_SYSTEM.replace("RUN pipenv", "ENV PIPENV_DEV=1\nRUN pipenv"),
+    ] {
+        let (message, fixed) = ctx.fix(&text);
+        assert!(fixed.is_some(), "{text}: {message}");
+        assert!(
+            message.contains("the runtime stage keeps the dev packages the pipenv install at line"),
+            "{message}"
+        );
+    }
+    assert!(!ctx.fix(PIPENV_PROJECT).0.contains("dev packages"));
+}
+
+#[test]
+fn pipenv_reports_say_what_would_make_it_convertible() {
+    let ctx = Context::new(&[("Pipfile", PIPFILE)]);
+    let cases: Vec<(String, &str)> = vec![
+        (
+            PIPENV_PROJECT.replace("ENV PIPENV_VENV_IN_PROJECT=1\n", ""),
+            "the `pipenv sync` at line 5 makes its virtual environment under \
+             ~/.local/share/virtualenvs in a folder named after a hash of the project path",
+        ),
+        (
+            PIPENV_PROJECT.replace("=1", "=0"),
+            "with `ENV PIPENV_VENV_IN_PROJECT=1` it would make `.venv` in the project",
+        ),
+        (
+            PIPENV_PROJECT.replace("=1", "=maybe"),
+            "runs with PIPENV_VENV_IN_PROJECT=maybe, which dockopt does not read as true or false",
+        ),
+        (
+            PIPENV_PROJECT.replace(
+                "CMD [\"python\", \"app.py\"]",
+                "CMD [\"pipenv\", \"run\", \"python\", \"app.py\"]",
+            ),
+            "the CMD at line 9 runs `pipenv`, a build tool the runtime stage does not have",
+        ),
+        (
+            PIPENV_SYSTEM.replace("CMD python app.py", "CMD pipenv run python app.py"),
+            "runs `pipenv`, a build tool",
+        ),
+        (
+            PIPENV_PROJECT.replace("pipenv sync", "pipenv sync --python 3.11"),
+            "the `pipenv sync` at line 6 has `--python`, which dockopt does not follow",
+        ),
+        (
+            PIPENV_PROJECT.replace("pipenv sync", "pipenv install --site-packages"),
+            "has `--site-packages`, which dockopt does not follow",
+        ),
+        (
+            PIPENV_SYSTEM.replace("RUN pipenv", "ENV PIPENV_PIPFILE=/src/Pipfile\nRUN pipenv"),
+            "runs with PIPENV_PIPFILE set, which makes pipenv use another project",
+        ),
+        (
+            PIPENV_PROJECT.replace("pipenv sync", "pipenv sync && pipenv check"),
+            "`pipenv check` at line 6: dockopt converts only `pipenv install` and `pipenv sync`",
+        ),
+        (
+            PIPENV_PROJECT.replace(
+                "RUN pipenv sync",
+                "RUN pip install gunicorn\nRUN pipenv sync",
+            ),
+            "the stage installs packages both with pip (line 6) and with pipenv (line 7)",
+        ),
+        (
+            PIPENV_SYSTEM.replace("RUN pipenv", "USER nobody\nRUN pipenv"),
+            "pipenv runs as USER nobody (line 6), who could not write the virtual environment \
+             /opt/venv",
+        ),
+    ];
+    for (text, why) in cases {
+        let (message, fixed) = ctx.fix(&text);
+        assert!(fixed.is_none(), "{text}: converted");
+        assert!(message.contains(why), "{text}: {message} lacks {why}");
+    }
+    // The project folder (and so `.venv`) is where the Pipfile is: the context must show it.
+    reported(
+        PIPENV_PROJECT,
+        "dockopt needs the Pipfile from the build context (COPYed into /app) to tell the \
+         project folder the `pipenv sync` at line 6 makes its `.venv` in",
+    );
+    let (message, fixed) = Context::new(&[("app.py", b"")]).fix(PIPENV_PROJECT);
+    assert!(
+        fixed.is_none() && message.contains("dockopt needs the Pipfile"),
+        "{message}"
+    );
+}
+
+#[test]
+fn pipenv_and_pip_user_on_runtime_images_or_in_two_stages_are_quiet() {
+    // The slim image is a runtime already; a build that is already split is left alone.
+    quiet(&PIP_USER.replace("python:3.12", "python:3.12-slim"));
+    quiet(&PIPENV_SYSTEM.replace("python:3.12", "python:3.12-slim"));
+    quiet(
+        "FROM python:3.12 AS build\nRUN pip install pipenv\nWORKDIR /app\nCOPY . .\nRUN pipenv install --deploy --system\n\nFROM python:3.12-slim\nCOPY --from=build /usr/local /usr/local\nCOPY --from=build /app /app\nCMD python app.py\n",
+    );
+    quiet(
+        "FROM python:3.12 AS build\nRUN pip install --user -r requirements.txt\n\nFROM python:3.12-slim\nCOPY --from=build /root/.local /root/.local\nCMD python -m app\n",
     );
 }

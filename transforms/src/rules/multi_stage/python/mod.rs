@@ -1,15 +1,21 @@
 //! Python: on `python:X-slim` the runtime libraries of the apt packages the build
 //! installed and the WORKDIR, with the packages in a virtual environment: pip's in
-//! /opt/venv, made before the first pip install; uv's and poetry's the project's own
-//! ([`project`]), which `pip install uv` / `pip install poetry` only serve as build tools.
+//! /opt/venv, made before the first pip install (`pipenv install --system` installs into it
+//! too); uv's, poetry's and pipenv's the project's own ([`project`], [`pipenv`]), which
+//! `pip install uv` / `poetry` / `pipenv` only serve as build tools; or the user base of
+//! `pip install --user` ([`user`]).
 
+mod pipenv;
 mod project;
 mod pyproject;
+mod user;
+
+use std::cell::Cell;
 
 use dockopt_syntax::Instruction;
 
 use super::args::{Opt, option_value};
-use super::ecosystem::{Added, Additions, Call, Ecosystem};
+use super::ecosystem::{Added, Additions, Call, Ecosystem, Runtime};
 use super::scan::{Scan, WriteKind};
 use super::{Analysis, Plan, base_name};
 use crate::paths::under;
@@ -21,13 +27,19 @@ const VENV: &str = "/opt/venv";
 pub(super) struct Python {
     /// The pip commands, in order.
     pips: Vec<Pip>,
-    /// The project environments uv and poetry made.
+    /// The project environments uv, poetry and pipenv made.
     venvs: Vec<Venv>,
     /// The Pythons uv must find in the build image.
     checks: Vec<PythonCheck>,
     /// `poetry config virtualenvs.in-project` and `virtualenvs.create` so far.
     poetry_in_project: Option<bool>,
     poetry_create: Option<bool>,
+    /// The `pip install --user` commands.
+    users: Vec<user::UserInstall>,
+    /// The line of a pipenv install that installs the dev packages too.
+    pipenv_dev: Option<usize>,
+    /// The stage's PATH has the user base's bin folder (set once the stage is scanned).
+    user_bin_on_path: Cell<bool>,
 }
 
 /// A pip command.
@@ -37,12 +49,17 @@ struct Pip {
     line: usize,
     /// The USER it runs as (`None`: root).
     user: Option<String>,
-    /// It installs only build tools (uv, poetry, and pip itself): with a uv or poetry
-    /// project they stay in the build image, out of any venv.
+    /// It installs only build tools (uv, poetry, pipenv, and pip itself): with a uv,
+    /// poetry or pipenv project they stay in the build image, out of any venv.
     tools: bool,
+    /// It installs only packaging tools (pip, setuptools, wheel): beside `pip install
+    /// --user` they stay in the build image.
+    packaging: bool,
+    /// The command: `pip`, or `pipenv` for `pipenv install --system`.
+    what: &'static str,
 }
 
-/// A project environment made by uv or poetry.
+/// A project environment made by uv, poetry or pipenv.
 struct Venv {
     /// Its absolute path.
     path: String,
@@ -69,12 +86,27 @@ impl Python {
     /// poetry project.
     fn venv_pips(&self) -> impl Iterator<Item = &Pip> {
         let project = !self.venvs.is_empty();
-        self.pips.iter().filter(move |p| !(project && p.tools))
+        let user = !self.users.is_empty();
+        self.pips
+            .iter()
+            .filter(move |p| !(project && p.tools || user && p.packaging))
     }
 
     /// Whether the pip command installs only build tools (`pip install -U pip uv`).
     fn installs_tools(call: &Call<'_>) -> bool {
         let tools = &call.knowledge.multi_stage.python.build_tools;
+        Self::installs_only(call, tools, true)
+    }
+
+    /// Whether the pip command installs only packaging tools (`pip install -U pip wheel`).
+    fn installs_packaging(call: &Call<'_>) -> bool {
+        let tools = &call.knowledge.multi_stage.python.packaging_tools;
+        Self::installs_only(call, tools, false)
+    }
+
+    /// Whether `pip install` names only packages of `tools` (and pip), at least one of them
+    /// from `tools` when `needs_tool`.
+    fn installs_only(call: &Call<'_>, tools: &[String], needs_tool: bool) -> bool {
         let mut words = call.command.positionals().filter_map(|w| w.value());
         let python = call.program.starts_with("python");
         let mut action = words.next();
@@ -108,7 +140,8 @@ impl Python {
                     .to_ascii_lowercase()
             })
             .collect();
-        names.iter().any(|n| tools.contains(n))
+        !names.is_empty()
+            && (!needs_tool || names.iter().any(|n| tools.contains(n)))
             && names.iter().all(|n| n == "pip" || tools.contains(n))
     }
 }
@@ -161,9 +194,11 @@ impl Ecosystem for Python {
             "pip" => {}
             "uv" => return self.scan_uv(scan, call),
             "poetry" => return self.scan_poetry(scan, call),
+            "pipenv" => return self.scan_pipenv(scan, call),
             _ => {
                 return Err(format!(
-                    "the stage installs with {program}; only pip, uv and poetry are supported"
+                    "the stage installs with {program}; only pip, uv, poetry and pipenv are \
+                     supported"
                 ));
             }
         }
@@ -174,7 +209,7 @@ impl Ecosystem for Python {
                  environment"
             ));
         }
-        for flag in ["--user", "--target", "-t", "--prefix", "--root"] {
+        for flag in ["--target", "-t", "--prefix", "--root"] {
             if command
                 .args
                 .iter()
@@ -209,11 +244,16 @@ impl Ecosystem for Python {
             }
             _ => {}
         }
+        if action == "install" && command.has_flag(&call.knowledge.multi_stage.python.user.flag) {
+            return self.scan_user(call);
+        }
         self.pips.push(Pip {
             pos,
             line,
             user: state.user.clone(),
             tools: Self::installs_tools(call),
+            packaging: Self::installs_packaging(call),
+            what: "pip",
         });
         Ok(())
     }
@@ -228,11 +268,12 @@ impl Ecosystem for Python {
     ) -> Plan<()> {
         if let (Some(pip), Some(venv)) = (self.venv_pips().next(), self.venvs.first()) {
             return Err(format!(
-                "the stage installs packages both with pip (line {}) and with {} (line {}); \
+                "the stage installs packages both with {} (line {}) and with {} (line {}); \
                  dockopt converts one kind of install at a time",
-                pip.line, venv.tool, venv.line
+                pip.what, pip.line, venv.tool, venv.line
             ));
         }
+        self.check_user(a, envs)?;
         if let [first, second, ..] = self.venvs.as_slice()
             && first.path != second.path
         {
@@ -248,11 +289,12 @@ impl Ecosystem for Python {
         if let Some(Pip {
             line,
             user: Some(user),
+            what,
             ..
         }) = self.venv_pips().find(|p| p.user.is_some())
         {
             return Err(format!(
-                "pip runs as USER {user} (line {line}), who could not write the virtual \
+                "{what} runs as USER {user} (line {line}), who could not write the virtual \
                  environment {VENV} that root would create"
             ));
         }
@@ -290,6 +332,12 @@ impl Ecosystem for Python {
                 artifacts.push(venv.path.clone());
             }
         }
+        // The user base of `pip install --user`.
+        if let Some(first) = self.users.first()
+            && !under(&wd, &first.base)
+        {
+            artifacts.push(first.base.clone());
+        }
         artifacts.push(wd);
         Ok(artifacts)
     }
@@ -318,14 +366,52 @@ impl Ecosystem for Python {
         let fine = ["/bin/sh", "/bin/bash", "/usr/bin/env"].contains(&program)
             || under(VENV, program)
             || self.venvs.iter().any(|v| under(&v.path, program))
+            || self
+                .users
+                .iter()
+                .any(|u| u.runtime == u.base && under(&u.base, program))
             || a.final_wd.as_deref().is_some_and(|w| under(w, program));
         if !fine {
+            let place = match self.users.first() {
+                Some(u) if u.runtime != u.base => format!(
+                    "the user base {} is in {} (the runtime stage's user may not read {})",
+                    u.base, u.runtime, u.base
+                ),
+                Some(u) => format!("the packages are in {}", u.base),
+                None => format!("the packages are in {VENV}"),
+            };
             return Err(format!(
-                "the {keyword} at line {line} runs {program}; in the runtime stage the \
-                 packages are in {VENV}, so it would not find them"
+                "the {keyword} at line {line} runs {program}; in the runtime stage {place}, \
+                 so it would not find them; run it through PATH or by the interpreter"
             ));
         }
         Ok(())
+    }
+
+    /// What the message says about the packages the runtime stage keeps and where.
+    fn runtime(&self, a: &Analysis<'_>) -> Plan<Runtime> {
+        let mut notes = Vec::new();
+        if let Some(line) = self.pipenv_dev {
+            notes.push(format!(
+                "the runtime stage keeps the dev packages the pipenv install at line {line} \
+                 installed, as the original image has them (without `--dev` they would stay \
+                 out)"
+            ));
+        }
+        if let Some(u) = self.users.first()
+            && u.runtime != u.base
+        {
+            let env = &a.knowledge().multi_stage.python.user.base_env;
+            notes.push(format!(
+                "the runtime stage copies the user base {} of `pip install --user` to {} and \
+                 sets {env} to it, so that a non-root user can read it too",
+                u.base, u.runtime
+            ));
+        }
+        Ok(Runtime {
+            notes,
+            ..Runtime::default()
+        })
     }
 
     /// The venv before the first pip install; the runtime stage puts it on PATH too.
@@ -334,10 +420,31 @@ impl Ecosystem for Python {
             keyword: "RUN",
             args: format!("python -m venv {VENV}"),
         };
+        let mut after_copy = vec![(VENV.to_string(), vec![venv_on_path()])];
+        let mut destinations = Vec::new();
+        if let Some(u) = self.users.first()
+            && u.runtime != u.base
+        {
+            let path = if self.user_bin_on_path.get() {
+                format!(" PATH=\"{}/bin:$PATH\"", u.runtime)
+            } else {
+                String::new()
+            };
+            let env = format!("{}={}{path}", u.base_env, u.runtime);
+            after_copy.push((
+                u.base.clone(),
+                vec![Added {
+                    keyword: "ENV",
+                    args: env,
+                }],
+            ));
+            destinations.push((u.base.clone(), u.runtime.clone()));
+        }
         Additions {
             before: self.anchor().map(|pos| (pos, vec![setup, venv_on_path()])),
             build_end: Vec::new(),
-            after_copy: vec![(VENV.to_string(), vec![venv_on_path()])],
+            after_copy,
+            destinations,
         }
     }
 }

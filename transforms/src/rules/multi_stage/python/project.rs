@@ -60,7 +60,7 @@ fn list_values(args: &[Word], name: &str, line: usize, tool: &str) -> Plan<Vec<S
 
 /// The value of variable `name` for the command: its own assignment, else the stage's ENV.
 /// `Err` when it is set to something dockopt cannot read.
-fn variable<'c>(call: &'c Call<'_>, name: &str) -> Result<Option<&'c str>, ()> {
+pub(super) fn variable<'c>(call: &'c Call<'_>, name: &str) -> Result<Option<&'c str>, ()> {
     if let Some(a) = call
         .command
         .assignments
@@ -92,7 +92,7 @@ fn falsy(value: &str) -> bool {
 }
 
 /// Options that make the tool work on another project folder than the one it runs in.
-fn elsewhere(call: &Call<'_>, names: &[&str]) -> Option<String> {
+pub(super) fn elsewhere(call: &Call<'_>, names: &[&str]) -> Option<String> {
     names
         .iter()
         .find(|n| option_value(&call.command.args, &[n]) != Opt::Absent)
@@ -440,7 +440,7 @@ impl Python {
 
     /// The project's environment `venv` (relative to the project folder `cwd`): inside the
     /// WORKDIR, or a folder of its own the runtime stage copies; never a system folder.
-    fn project_venv(
+    pub(super) fn project_venv(
         scan: &mut Scan,
         zone: Option<&str>,
         cwd: &str,
