@@ -66,6 +66,12 @@ pub struct PackageManager {
     pub index_updates: Vec<String>,
     #[serde(default)]
     pub system: bool,
+    /// Subcommands that install the packages named after them (`apt-get install`).
+    #[serde(default)]
+    pub installs: Vec<String>,
+    /// Options that take the next word as their value.
+    #[serde(default)]
+    pub valued_options: Vec<String>,
     pub caches: Vec<CacheDir>,
     #[serde(default)]
     pub redundant_flags: Vec<String>,

@@ -3,7 +3,7 @@
 
 use dockopt_syntax::{Instruction, InstructionKind};
 
-use super::{Analysis, Plan, TWIN_PATH, base_name, parent};
+use super::{Analysis, Plan, base_name, parent};
 use crate::paths::absolute;
 use crate::rules::and_list;
 
@@ -180,10 +180,9 @@ pub(super) fn resolve_program(
                 )
             });
     }
-    if let Some(found) = candidates
-        .iter()
-        .find(|c| base_name(c) == program && TWIN_PATH.contains(&parent(c)))
-    {
+    if let Some(found) = candidates.iter().find(|c| {
+        base_name(c) == program && a.knowledge().multi_stage.common.on_twin_path(parent(c))
+    }) {
         return Ok(found.clone());
     }
     match candidates.iter().find(|c| base_name(c) == program) {

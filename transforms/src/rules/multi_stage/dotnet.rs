@@ -22,17 +22,6 @@ impl Ecosystem for Dotnet {
         "dotnet"
     }
 
-    // TODO(issue 13): move to knowledge (images.toml: the ecosystem of each toolchain image and
-    // its package managers).
-    fn repositories(&self) -> &'static [&'static str] {
-        &["mcr.microsoft.com/dotnet/sdk"]
-    }
-
-    fn managers(&self) -> &'static [&'static str] {
-        &["dotnet"]
-    }
-
-    // TODO(issue 13): move to knowledge (the dotnet subcommands that only build or test).
     fn scan(&mut self, _scan: &mut Scan, call: &Call<'_>) -> Plan<()> {
         let Call {
             command, cwd, line, ..
@@ -63,8 +52,14 @@ impl Ecosystem for Dotnet {
             "tool" if has("-g") || has("--global") || has("--tool-path") => Err(format!(
                 "`dotnet tool` at line {line} installs outside WORKDIR"
             )),
-            "restore" | "build" | "test" | "clean" | "pack" | "nuget" | "tool" | "--info"
-            | "--version" => Ok(()),
+            _ if call
+                .knowledge
+                .multi_stage
+                .ecosystem(self.name())
+                .is_harmless(sub) =>
+            {
+                Ok(())
+            }
             _ => Err(unknown_run(line, &format!("dotnet {sub}"))),
         }
     }

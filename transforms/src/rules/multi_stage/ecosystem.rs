@@ -1,6 +1,8 @@
 //! What the rule must know about one language's builds, behind [`Ecosystem`]. Adding an
-//! ecosystem is one module implementing it, listed in [`of`], plus its toolchain images and
-//! their `runtime_twin` in knowledge/images.toml.
+//! ecosystem is one module implementing it, listed in [`modules`], plus its
+//! `[ecosystems.NAME]` facts in knowledge/multi-stage.toml (its toolchain image
+//! repositories, package managers, tools...) and its toolchain images with their
+//! `runtime_twin` in knowledge/images.toml.
 
 use dockopt_shell::Command;
 use dockopt_syntax::Instruction;
@@ -17,39 +19,9 @@ pub(super) trait Ecosystem {
     /// Its name in knowledge/multi-stage.toml (`[ecosystems.NAME]`).
     fn name(&self) -> &'static str;
 
-    /// The toolchain image repositories it builds on, as [`crate::image::ImageFacts`]
-    /// names them.
-    fn repositories(&self) -> &'static [&'static str];
-
-    /// The package managers of its build (names in knowledge/package-managers.toml): their
-    /// commands go to [`Ecosystem::scan`].
-    fn managers(&self) -> &'static [&'static str];
-
-    /// Other programs of the toolchain that only build in the working folder.
-    fn tools(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// Whether the runtime stage gets the whole WORKDIR (Node, Python) rather than the
-    /// artifacts a build command produced.
-    fn copies_workdir(&self) -> bool {
-        false
-    }
-
-    /// System packages that only its build needs, besides the `build_only` lists of
-    /// knowledge/images.toml.
-    fn build_only_packages(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// Whether the runtime stage installs the runtime libraries of the system packages the
-    /// build installed; otherwise such a package makes the rule report.
-    fn installs_runtime_libraries(&self) -> bool {
-        false
-    }
-
-    /// Records what a command of one of its [`managers`](Ecosystem::managers) does; `Err`
-    /// when the runtime stage could miss something it does.
+    /// Records what a command of one of its package managers (`managers` in
+    /// knowledge/multi-stage.toml) does; `Err` when the runtime stage could miss something
+    /// it does.
     fn scan(&mut self, scan: &mut Scan, call: &Call<'_>) -> Plan<()>;
 
     /// Checks, once the stage is scanned, that what the fix adds to the build stage
@@ -94,18 +66,23 @@ pub(super) trait Ecosystem {
     }
 }
 
-/// The ecosystem whose toolchain image `repository` is, fresh for one analysis.
-pub(super) fn of(repository: &str) -> Option<Box<dyn Ecosystem>> {
-    let all: [Box<dyn Ecosystem>; 6] = [
+/// Every ecosystem module, fresh for one analysis.
+fn modules() -> [Box<dyn Ecosystem>; 6] {
+    [
         Box::<Go>::default(),
         Box::<Rust>::default(),
         Box::<Node>::default(),
         Box::<Python>::default(),
         Box::<Java>::default(),
         Box::<Dotnet>::default(),
-    ];
-    all.into_iter()
-        .find(|eco| eco.repositories().contains(&repository))
+    ]
+}
+
+/// The ecosystem whose toolchain image `repository` is (knowledge/multi-stage.toml), fresh
+/// for one analysis.
+pub(super) fn of(knowledge: &crate::Knowledge, repository: &str) -> Option<Box<dyn Ecosystem>> {
+    let name = knowledge.multi_stage.ecosystem_of(repository)?;
+    modules().into_iter().find(|eco| eco.name() == name)
 }
 
 /// A command of one of the ecosystem's package managers in a RUN, and where it runs.
@@ -175,4 +152,86 @@ pub(super) struct Additions {
     /// Artifacts the runtime stage puts at another path than the build stage's: (artifact,
     /// its path in the runtime stage).
     pub(super) destinations: Vec<(String, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::modules;
+    use crate::Knowledge;
+
+    #[test]
+    fn each_ecosystem_of_the_knowledge_is_a_module_and_back() {
+        let facts = &Knowledge::get().multi_stage;
+        let names: Vec<&str> = modules().iter().map(|m| m.name()).collect();
+        for name in facts.ecosystems.keys() {
+            assert!(
+                names.contains(&name.as_str()),
+                "multi-stage.toml: [ecosystems.{name}] names no ecosystem module"
+            );
+        }
+        for name in &names {
+            assert!(
+                facts.ecosystems.contains_key(*name),
+                "the ecosystem module {name} has no [ecosystems.{name}] in multi-stage.toml"
+            );
+        }
+    }
+
+    #[test]
+    fn ecosystem_facts_are_consistent() {
+        let knowledge = Knowledge::get();
+        let facts = &knowledge.multi_stage;
+        let managers: Vec<&str> = knowledge
+            .package_managers
+            .managers
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, eco) in &facts.ecosystems {
+            assert!(
+                !eco.repositories.is_empty(),
+                "[ecosystems.{name}]: no repositories"
+            );
+            for repository in &eco.repositories {
+                assert!(
+                    !seen.contains(&repository.as_str()),
+                    "[ecosystems.{name}]: {repository} belongs to two ecosystems"
+                );
+                seen.push(repository);
+                assert!(
+                    knowledge
+                        .images
+                        .images
+                        .iter()
+                        .any(|i| i.repository == *repository && i.build_image),
+                    "[ecosystems.{name}]: images.toml has no build image {repository}"
+                );
+            }
+            assert!(!eco.managers.is_empty(), "[ecosystems.{name}]: no managers");
+            for manager in &eco.managers {
+                assert!(
+                    managers.contains(&manager.as_str()),
+                    "[ecosystems.{name}]: unknown manager {manager}"
+                );
+            }
+        }
+        let java = facts.ecosystem("java");
+        for manager in &java.managers {
+            assert!(
+                facts.java.build_goals.contains_key(manager),
+                "[java.build_goals] has no {manager}"
+            );
+        }
+        assert!(facts.node.npm_production.iter().all(|w| !w.is_empty()));
+        for manager in ["apt", "apk"] {
+            let m = knowledge
+                .package_managers
+                .managers
+                .iter()
+                .find(|m| m.name == manager)
+                .unwrap();
+            assert!(!m.installs.is_empty(), "{manager}: no installs");
+        }
+    }
 }

@@ -24,9 +24,55 @@ pub(crate) struct EcosystemFacts {
     pub(crate) not_paths: Vec<String>,
     #[serde(default)]
     pub(crate) manifests: Vec<String>,
+    /// The toolchain image repositories whose builds the module splits.
+    #[serde(default)]
+    pub(crate) repositories: Vec<String>,
+    /// The package managers of its build (names in knowledge/package-managers.toml): their
+    /// commands go to the module's `scan`.
+    #[serde(default)]
+    pub(crate) managers: Vec<String>,
+    /// Other programs of the toolchain that only build in the working folder.
+    #[serde(default)]
+    pub(crate) tools: Vec<String>,
+    /// Subcommands of its managers that write nothing the runtime stage needs.
+    #[serde(default)]
+    pub(crate) harmless_subcommands: Vec<String>,
+    /// System packages that only its build needs, besides the `build_only` lists of
+    /// knowledge/images.toml.
+    #[serde(default)]
+    pub(crate) build_only_packages: Vec<String>,
+    /// Whether the runtime stage gets the whole WORKDIR (Node, Python) rather than the
+    /// artifacts a build command produced.
+    #[serde(default)]
+    pub(crate) copies_workdir: bool,
+    /// Whether the runtime stage installs the runtime libraries of the system packages the
+    /// build installed; otherwise such a package makes the rule report.
+    #[serde(default)]
+    pub(crate) installs_runtime_libraries: bool,
 }
 
 impl EcosystemFacts {
+    /// Whether `manager` (a name in knowledge/package-managers.toml) is one of its build's.
+    pub(crate) fn manages(&self, manager: &str) -> bool {
+        contains(&self.managers, manager)
+    }
+
+    /// Whether `program` is a tool of the toolchain.
+    pub(crate) fn is_tool(&self, program: &str) -> bool {
+        contains(&self.tools, program)
+    }
+
+    /// Whether the subcommand `sub` of one of its managers writes nothing the runtime stage
+    /// needs.
+    pub(crate) fn is_harmless(&self, sub: &str) -> bool {
+        contains(&self.harmless_subcommands, sub)
+    }
+
+    /// Whether the system package `name` only serves its build.
+    pub(crate) fn is_build_only(&self, name: &str) -> bool {
+        contains(&self.build_only_packages, name)
+    }
+
     /// Whether the ENV variable `name` only drives the build.
     pub(crate) fn is_build_env(&self, name: &str) -> bool {
         self.build_env
@@ -102,6 +148,98 @@ impl GoFacts {
     }
 }
 
+/// Whether `list` has `item`.
+pub(crate) fn contains(list: &[String], item: &str) -> bool {
+    list.iter().any(|x| x == item)
+}
+
+/// Whether `args` has one of the word sequences `sequences` (consecutive words).
+fn has_words(args: &[dockopt_shell::Word], sequences: &[Vec<String>]) -> bool {
+    sequences.iter().any(|words| {
+        !words.is_empty()
+            && args
+                .windows(words.len())
+                .any(|w| w.iter().zip(words).all(|(word, s)| word.is(s)))
+    })
+}
+
+/// `[common]`: facts every ecosystem shares.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CommonFacts {
+    /// Commands that write no file (a redirection is checked on its own).
+    pub(crate) harmless: Vec<String>,
+    /// The PATH of the distroless images (and of the slim ones, before the runtime's own).
+    pub(crate) twin_path: Vec<String>,
+    /// Tools the full toolchain images have and their slim twins do not.
+    pub(crate) full_image_only: Vec<String>,
+    /// Paths a run-time command may name that every image has.
+    pub(crate) always_there: Vec<String>,
+    /// WORKDIRs the runtime stage cannot copy whole: they are the image's own folders.
+    pub(crate) system_dirs: Vec<String>,
+}
+
+impl CommonFacts {
+    /// Whether `program` writes no file.
+    pub(crate) fn is_harmless(&self, program: &str) -> bool {
+        contains(&self.harmless, program)
+    }
+
+    /// Whether `folder` is on the twins' PATH.
+    pub(crate) fn on_twin_path(&self, folder: &str) -> bool {
+        contains(&self.twin_path, folder)
+    }
+
+    /// Whether only the full toolchain image has the tool `program`.
+    pub(crate) fn full_image_only(&self, program: &str) -> bool {
+        contains(&self.full_image_only, program)
+    }
+
+    /// Whether `folder` is one of the image's own folders.
+    pub(crate) fn is_system_dir(&self, folder: &str) -> bool {
+        contains(&self.system_dirs, folder)
+    }
+}
+
+/// `[rust]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RustFacts {
+    /// Flags of `cargo build` and `cargo install` that pick binaries or packages in ways
+    /// dockopt does not follow.
+    pub(crate) pick_flags: Vec<String>,
+}
+
+/// `[java]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JavaFacts {
+    /// Per manager, the goals that build the jar.
+    pub(crate) build_goals: BTreeMap<String, Vec<String>>,
+}
+
+/// `[node]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NodeFacts {
+    /// npm's subcommands that install the project's dependencies.
+    pub(crate) npm_installs: Vec<String>,
+    /// Word sequences that make an npm install leave out devDependencies.
+    pub(crate) npm_production: Vec<Vec<String>>,
+}
+
+impl NodeFacts {
+    /// Whether the npm subcommand `sub` installs the project's dependencies.
+    pub(crate) fn is_npm_install(&self, sub: &str) -> bool {
+        contains(&self.npm_installs, sub)
+    }
+
+    /// Whether an npm install with `args` leaves out devDependencies.
+    pub(crate) fn omits_dev(&self, args: &[dockopt_shell::Word]) -> bool {
+        has_words(args, &self.npm_production)
+    }
+}
+
 /// `[python]`: the project tools (uv, poetry) whose virtual environment the runtime stage
 /// copies.
 #[derive(Debug, Default, Deserialize)]
@@ -114,6 +252,8 @@ pub(crate) struct PythonFacts {
     /// Distributions that `pip install` may put in the system site-packages beside a
     /// `pip install --user` without making it a second install (packaging tools).
     pub(crate) packaging_tools: Vec<String>,
+    /// pip's options that install outside the virtual environment.
+    pub(crate) pip_outside_venv: Vec<String>,
     pub(crate) uv: UvFacts,
     pub(crate) poetry: PoetryFacts,
     pub(crate) pipenv: PipenvFacts,
@@ -197,8 +337,12 @@ pub(crate) struct PoetryFacts {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MultiStageFacts {
+    pub(crate) common: CommonFacts,
     pub(crate) ecosystems: BTreeMap<String, EcosystemFacts>,
     pub(crate) go: GoFacts,
+    pub(crate) rust: RustFacts,
+    pub(crate) java: JavaFacts,
+    pub(crate) node: NodeFacts,
     pub(crate) python: PythonFacts,
 }
 
@@ -213,7 +357,22 @@ impl MultiStageFacts {
             compile_time: Vec::new(),
             not_paths: Vec::new(),
             manifests: Vec::new(),
+            repositories: Vec::new(),
+            managers: Vec::new(),
+            tools: Vec::new(),
+            harmless_subcommands: Vec::new(),
+            build_only_packages: Vec::new(),
+            copies_workdir: false,
+            installs_runtime_libraries: false,
         };
         self.ecosystems.get(name).unwrap_or(&EMPTY)
+    }
+
+    /// The name of the ecosystem whose toolchain image `repository` is.
+    pub(crate) fn ecosystem_of(&self, repository: &str) -> Option<&str> {
+        self.ecosystems
+            .iter()
+            .find(|(_, facts)| contains(&facts.repositories, repository))
+            .map(|(name, _)| name.as_str())
     }
 }

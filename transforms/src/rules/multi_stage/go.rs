@@ -45,17 +45,6 @@ impl Ecosystem for Go {
         "go"
     }
 
-    // TODO(issue 13): move to knowledge (images.toml: the ecosystem of each toolchain image and
-    // its package managers).
-    fn repositories(&self) -> &'static [&'static str] {
-        &["golang"]
-    }
-
-    fn managers(&self) -> &'static [&'static str] {
-        &["go"]
-    }
-
-    // TODO(issue 13): move to knowledge (the go subcommands that only read or test).
     fn scan(&mut self, _scan: &mut Scan, call: &Call<'_>) -> Plan<()> {
         let Call {
             command,
@@ -136,8 +125,14 @@ impl Ecosystem for Go {
                 "`go install` at line {line} puts the binary in $GOPATH/bin; dockopt follows \
                  `go build -o PATH`"
             )),
-            "mod" | "test" | "vet" | "generate" | "version" | "env" | "list" | "fmt" | "get"
-            | "work" | "clean" | "doc" | "tool" => Ok(()),
+            _ if call
+                .knowledge
+                .multi_stage
+                .ecosystem(self.name())
+                .is_harmless(sub) =>
+            {
+                Ok(())
+            }
             _ => Err(unknown_run(line, &format!("go {sub}"))),
         }
     }

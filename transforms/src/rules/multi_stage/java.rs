@@ -21,42 +21,20 @@ impl Ecosystem for Java {
         "java"
     }
 
-    // TODO(issue 13): move to knowledge (images.toml: the ecosystem of each toolchain image and
-    // its package managers).
-    fn repositories(&self) -> &'static [&'static str] {
-        &["maven", "gradle", "eclipse-temurin"]
-    }
-
-    fn managers(&self) -> &'static [&'static str] {
-        &["maven", "gradle"]
-    }
-
-    fn tools(&self) -> &'static [&'static str] {
-        &["java", "javac", "jar"]
-    }
-
-    // TODO(issue 13): move to knowledge (the Maven and Gradle goals that build a jar).
     fn scan(&mut self, _scan: &mut Scan, call: &Call<'_>) -> Plan<()> {
         let manager = call.manager;
         let (operands, _) = parse_args(&call.command.args, &[]);
-        let goals: &[&str] = if manager == "maven" {
-            &["package", "install", "verify", "deploy"]
-        } else {
-            &[
-                "build",
-                "bootJar",
-                "assemble",
-                "installDist",
-                "jar",
-                "shadowJar",
-                "bootWar",
-                "war",
-            ]
-        };
+        let goals = call
+            .knowledge
+            .multi_stage
+            .java
+            .build_goals
+            .get(manager)
+            .map_or(&[][..], Vec::as_slice);
         if operands
             .iter()
             .filter_map(|w| w.value())
-            .any(|g| goals.contains(&g.rsplit(':').next().unwrap_or(g)))
+            .any(|g| goals.iter().any(|x| x == g.rsplit(':').next().unwrap_or(g)))
         {
             self.built = true;
         }

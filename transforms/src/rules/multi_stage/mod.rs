@@ -34,6 +34,7 @@ use crate::stage_state::{StageState, stage_states};
 use crate::{CheckContext, FixAvailability, Knowledge, Rule, RuleMeta, declare_rule};
 use ecosystem::Ecosystem;
 use emit::{RuntimeEnv, build_fix};
+use facts::EcosystemFacts;
 pub(crate) use facts::MultiStageFacts;
 use files::runtime_files;
 use runtime::{check_packages, check_runtime_instructions};
@@ -183,38 +184,11 @@ declare_rule! {
     }
 }
 
-// TODO(issue 13): move to knowledge (the twins' PATH; the system folders of an image).
-/// The PATH of the distroless images (and of the slim ones, before the runtime's own).
-const TWIN_PATH: [&str; 6] = [
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-];
-
-/// WORKDIRs the runtime stage cannot copy whole: they are the image's own folders.
-const SYSTEM_DIRS: [&str; 18] = [
-    "/",
-    "/usr",
-    "/usr/local",
-    "/usr/src",
-    "/usr/local/bin",
-    "/etc",
-    "/var",
-    "/opt",
-    "/bin",
-    "/sbin",
-    "/lib",
-    "/lib64",
-    "/root",
-    "/home",
-    "/tmp",
-    "/run",
-    "/srv",
-    "/dev",
-];
+/// Whether `path` is one of the image's own folders (`system_dirs` of
+/// knowledge/multi-stage.toml), where no [`Analysis`] is at hand.
+fn is_system_directory(path: &str) -> bool {
+    Knowledge::get().multi_stage.common.is_system_dir(path)
+}
 
 /// The WORKDIR in effect.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -279,6 +253,11 @@ impl Analysis<'_> {
         self.ctx.knowledge
     }
 
+    /// The ecosystem's facts (knowledge/multi-stage.toml).
+    fn eco_facts(&self) -> &EcosystemFacts {
+        self.knowledge().multi_stage.ecosystem(self.eco.name())
+    }
+
     fn line(&self, instruction: Instruction<'_>) -> usize {
         line_of(self.file, instruction.range().start)
     }
@@ -286,7 +265,7 @@ impl Analysis<'_> {
     /// Where the stage may write without an artifact to explain it: the WORKDIR the
     /// runtime stage copies whole, or else the working folder the build leaves behind.
     fn zone(&self, wd: &Wd) -> Option<String> {
-        if self.eco.copies_workdir() {
+        if self.eco_facts().copies_workdir {
             return self.final_wd.clone();
         }
         match wd {
@@ -362,7 +341,7 @@ fn plan(
     facts: &ImageFacts,
     twin: &str,
 ) -> Plan<Planned> {
-    let eco = ecosystem::of(&facts.repository).ok_or_else(|| {
+    let eco = ecosystem::of(ctx.knowledge, &facts.repository).ok_or_else(|| {
         format!(
             "dockopt does not know what a {} build produces",
             facts.repository
@@ -413,7 +392,7 @@ fn plan(
         Wd::Known(p) => a.final_wd = Some(p.clone()),
         Wd::Unset => {}
     }
-    if a.eco.copies_workdir() {
+    if a.eco_facts().copies_workdir {
         match a.final_wd.as_deref() {
             None => {
                 return Err(
@@ -422,7 +401,7 @@ fn plan(
                         .into(),
                 );
             }
-            Some(dir) if SYSTEM_DIRS.contains(&dir) => {
+            Some(dir) if a.knowledge().multi_stage.common.is_system_dir(dir) => {
                 return Err(format!(
                     "the WORKDIR is {dir}, a system folder the runtime stage cannot copy whole"
                 ));

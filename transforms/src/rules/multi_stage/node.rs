@@ -6,12 +6,8 @@ use dockopt_syntax::{Instruction, InstructionKind};
 
 use super::command::plain_words;
 use super::ecosystem::{Added, Additions, Call, Ecosystem};
-use super::scan::{HARMLESS, Scan};
+use super::scan::Scan;
 use super::{Analysis, Plan, base_name};
-
-/// What node-gyp needs to build native addons: build-only in a Node build.
-// TODO(issue 13): move to knowledge (images.toml [packages]).
-const NODE_GYP: [&str; 3] = ["python3", "make", "g++"];
 
 #[derive(Default)]
 pub(super) struct Node {
@@ -34,29 +30,6 @@ impl Ecosystem for Node {
         "node"
     }
 
-    // TODO(issue 13): move to knowledge (images.toml: the ecosystem of each toolchain image and
-    // its package managers).
-    fn repositories(&self) -> &'static [&'static str] {
-        &["node"]
-    }
-
-    fn managers(&self) -> &'static [&'static str] {
-        &["npm", "yarn", "pnpm", "bun"]
-    }
-
-    fn tools(&self) -> &'static [&'static str] {
-        &["node", "npx"]
-    }
-
-    fn copies_workdir(&self) -> bool {
-        true
-    }
-
-    fn build_only_packages(&self) -> &'static [&'static str] {
-        &NODE_GYP
-    }
-
-    // TODO(issue 13): move to knowledge (npm's install subcommands and production flags).
     fn scan(&mut self, _scan: &mut Scan, call: &Call<'_>) -> Plan<()> {
         let Call {
             command,
@@ -86,21 +59,10 @@ impl Ecosystem for Node {
                  npm's prefix); the runtime stage would not get them"
             ));
         }
-        if matches!(
-            sub,
-            "ci" | "install" | "i" | "in" | "add" | "clean-install" | "ic" | "install-clean"
-        ) {
+        if call.knowledge.multi_stage.node.is_npm_install(sub) {
             self.installs += 1;
             self.users.push((line, state.user.clone()));
-            let omit_dev = command.args.iter().any(|w| {
-                w.is("--omit=dev")
-                    || w.is("--production")
-                    || w.is("--only=prod")
-                    || w.is("--only=production")
-            }) || command
-                .args
-                .windows(2)
-                .any(|p| p[0].is("--omit") && p[1].is("dev"));
+            let omit_dev = call.knowledge.multi_stage.node.omits_dev(&command.args);
             if omit_dev {
                 self.prod_installs += 1;
             }
@@ -259,7 +221,7 @@ fn check_npm_scripts(a: &Analysis<'_>, instruction: Instruction<'_>) -> Plan<()>
         .unwrap_or_default();
     let fine = |p: &str| {
         matches!(p, "node" | "npm" | "npx" | "sh" | "exec" | "cd" | "env")
-            || HARMLESS.contains(&p)
+            || a.knowledge().multi_stage.common.is_harmless(p)
             || dependencies.contains(&p)
     };
     if let Some(name) = npx

@@ -9,15 +9,6 @@ use super::{Analysis, Plan, base_name};
 use crate::image::Family;
 use crate::paths::{absolute, under};
 
-// TODO(issue 13): move to knowledge (tools of the full toolchain images, paths every image has).
-/// Tools the full toolchain images have and their slim twins do not.
-const FULL_IMAGE_ONLY: [&str; 10] = [
-    "curl", "wget", "git", "gcc", "g++", "cc", "make", "ssh", "svn", "hg",
-];
-
-/// Paths a run-time command may name that every image has.
-const ALWAYS_THERE: [&str; 4] = ["/dev", "/proc", "/sys", "/tmp"];
-
 /// The packages the runtime stage installs (Python), after checking that every package
 /// the build installed is accounted for.
 pub(super) fn check_packages(a: &Analysis<'_>) -> Plan<Vec<String>> {
@@ -34,12 +25,12 @@ pub(super) fn check_packages(a: &Analysis<'_>) -> Plan<Vec<String>> {
                 .next()
                 .unwrap_or(package)
                 .to_string();
-            let build_only = listed(facts.map(|f| &f.build_only), &name)
-                || a.eco.build_only_packages().contains(&name.as_str());
+            let build_only =
+                listed(facts.map(|f| &f.build_only), &name) || a.eco_facts().is_build_only(&name);
             if build_only || listed(facts.map(|f| &f.runtime_base), &name) {
                 continue;
             }
-            if !a.eco.installs_runtime_libraries() {
+            if !a.eco_facts().installs_runtime_libraries {
                 return Err(format!(
                     "the build installs `{package}` ({manager}), which {} does not have; \
                      dockopt cannot tell whether the application needs it at run time",
@@ -106,7 +97,7 @@ pub(super) fn check_runtime_instructions(
                 if instruction.kind() != InstructionKind::Healthcheck {
                     a.eco.check_command(a, instruction)?;
                 }
-                if !a.eco.copies_workdir() {
+                if !a.eco_facts().copies_workdir {
                     check_path_arguments(a, instruction, artifacts)?;
                 }
             }
@@ -209,7 +200,9 @@ fn check_shell_twin(
     let keyword = instruction.keyword().to_uppercase();
     for program in runtime_programs(instruction).into_iter().flatten() {
         let base = base_name(&program);
-        if FULL_IMAGE_ONLY.contains(&base) && !packages.iter().any(|p| p == base) {
+        if a.knowledge().multi_stage.common.full_image_only(base)
+            && !packages.iter().any(|p| p == base)
+        {
             return Err(format!(
                 "the {keyword} at line {line} runs `{base}`, which {} does not have",
                 a.twin
@@ -242,7 +235,9 @@ fn check_path_arguments(
             continue;
         };
         let fine = artifacts.iter().any(|art| under(art, &path))
-            || ALWAYS_THERE.iter().any(|p| under(p, &path));
+            || (a.knowledge().multi_stage.common.always_there)
+                .iter()
+                .any(|p| under(p, &path));
         if !fine {
             return Err(format!(
                 "the {} at line {} refers to {path}, which the runtime stage would not have",

@@ -40,22 +40,7 @@ impl Ecosystem for Rust {
         "rust"
     }
 
-    // TODO(issue 13): move to knowledge (images.toml: the ecosystem of each toolchain image and
-    // its package managers).
-    fn repositories(&self) -> &'static [&'static str] {
-        &["rust"]
-    }
-
-    fn managers(&self) -> &'static [&'static str] {
-        &["cargo"]
-    }
-
-    fn tools(&self) -> &'static [&'static str] {
-        &["rustup", "rustc"]
-    }
-
     /// `cargo build --release`, `cargo install --path .` and harmless cargo commands.
-    // TODO(issue 13): move to knowledge (cargo's subcommands and the flags that pick binaries).
     fn scan(&mut self, _scan: &mut Scan, call: &Call<'_>) -> Plan<()> {
         let Call {
             command,
@@ -80,18 +65,7 @@ impl Ecosystem for Rust {
                 "the `cargo {sub}` at line {line} runs in a folder dockopt cannot tell"
             ));
         };
-        for flag in [
-            "--manifest-path",
-            "-p",
-            "--package",
-            "--workspace",
-            "--all",
-            "--bins",
-            "--example",
-            "--examples",
-            "--all-targets",
-            "-Z",
-        ] {
+        for flag in &call.knowledge.multi_stage.rust.pick_flags {
             if matches!(sub, "build" | "b" | "install")
                 && command
                     .args
@@ -158,9 +132,14 @@ impl Ecosystem for Rust {
                 });
                 Ok(())
             }
-            "fetch" | "test" | "t" | "check" | "c" | "clippy" | "fmt" | "doc"
-            | "generate-lockfile" | "update" | "vendor" | "chef" | "metadata" | "tree"
-            | "--version" | "-V" => Ok(()),
+            _ if call
+                .knowledge
+                .multi_stage
+                .ecosystem(self.name())
+                .is_harmless(sub) =>
+            {
+                Ok(())
+            }
             _ => Err(unknown_run(line, &format!("cargo {sub}"))),
         }
     }

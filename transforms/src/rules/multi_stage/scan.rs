@@ -10,17 +10,10 @@ use dockopt_syntax::Instruction;
 
 use super::args::{literal, parse_args};
 use super::ecosystem::Call;
-use super::{Analysis, Plan, TWIN_PATH, Wd, base_name};
+use super::{Analysis, Plan, Wd, base_name};
+use crate::knowledge::PackageManager;
 use crate::package::recognize;
 use crate::paths::{absolute, under};
-
-/// Commands that write no file (a redirection is checked on its own).
-// TODO(issue 13): move to knowledge
-pub(super) const HARMLESS: [&str; 24] = [
-    "true", "false", ":", "set", "export", "echo", "printf", "ls", "cat", "pwd", "test", "[",
-    "which", "printenv", "uname", "id", "whoami", "sleep", "du", "df", "wc", "grep", "nproc",
-    "command",
-];
 
 /// How a write outside the WORKDIR can be explained: it is the artifact, or a folder on
 /// the way to it.
@@ -251,7 +244,7 @@ pub(super) fn scan_run(
                 );
                 continue;
             }
-            p if HARMLESS.contains(&p) => continue,
+            p if knowledge.multi_stage.common.is_harmless(p) => continue,
             "mkdir" | "touch" => {
                 let valued: &[&str] = if program == "mkdir" {
                     &["-m", "--mode"]
@@ -303,10 +296,10 @@ pub(super) fn scan_run(
         }
         if let Some(package) = recognize(knowledge, command) {
             let manager = package.manager.name.as_str();
-            if !a.eco.managers().contains(&manager) {
+            if !a.eco_facts().manages(manager) {
                 match manager {
                     "apt" | "apk" => {
-                        scan_system_install(a, command, manager, line)?;
+                        scan_system_install(a, command, package.manager, line)?;
                         continue;
                     }
                     "dnf" | "zypper" => {
@@ -334,7 +327,7 @@ pub(super) fn scan_run(
             a.eco.scan(&mut a.scan, &call)?;
             continue;
         }
-        if a.eco.tools().contains(&program) {
+        if a.eco_facts().is_tool(program) {
             continue;
         }
         return Err(unknown_run(line, program));
@@ -403,7 +396,8 @@ fn scan_copy_command(
                     || sources.len() > 1
                     || (program != "install" || !has(&["-D"]))
                         && abs.as_ref().is_some_and(|d| {
-                            a.scan.folders.contains(d) || TWIN_PATH.contains(&d.as_str())
+                            a.scan.folders.contains(d)
+                                || a.knowledge().multi_stage.common.on_twin_path(d)
                         });
                 (sources.to_vec(), dest.clone(), is_dir)
             }
@@ -434,36 +428,20 @@ fn scan_copy_command(
     Ok(())
 }
 
-/// `apt-get install` / `apk add`: the packages the build installs.
-// TODO(issue 13): move to knowledge (apt's and apk's install subcommands and valued options)
+/// `apt-get install` / `apk add`: the packages the build installs (the manager's
+/// `installs` and `valued_options` in knowledge/package-managers.toml).
 fn scan_system_install(
     a: &mut Analysis<'_>,
     command: &Command,
-    manager: &str,
+    manager: &PackageManager,
     line: usize,
 ) -> Plan<()> {
-    let valued: &[&str] = if manager == "apt" {
-        &["-o", "-t", "--target-release", "-c", "--option"]
-    } else {
-        &[
-            "-X",
-            "--repository",
-            "-t",
-            "--virtual",
-            "--repositories-file",
-            "-p",
-            "--root",
-        ]
-    };
-    let (operands, _) = parse_args(&command.args, valued);
+    let valued: Vec<&str> = manager.valued_options.iter().map(String::as_str).collect();
+    let (operands, _) = parse_args(&command.args, &valued);
     let Some((action, packages)) = operands.split_first() else {
         return Ok(());
     };
-    let installs = match manager {
-        "apt" => action.is("install"),
-        _ => action.is("add"),
-    };
-    if !installs {
+    if !manager.installs.iter().any(|i| action.is(i)) {
         return Ok(());
     }
     for word in packages {
@@ -472,7 +450,7 @@ fn scan_system_install(
                 "the RUN at line {line} installs a package whose name dockopt cannot read"
             ));
         };
-        let list = if manager == "apt" {
+        let list = if manager.name == "apt" {
             &mut a.scan.apt
         } else {
             &mut a.scan.apk

@@ -159,25 +159,6 @@ impl Ecosystem for Python {
         "python"
     }
 
-    // TODO(issue 13): move to knowledge (images.toml: the ecosystem of each toolchain image and
-    // its package managers).
-    fn repositories(&self) -> &'static [&'static str] {
-        &["python"]
-    }
-
-    fn managers(&self) -> &'static [&'static str] {
-        &["pip", "uv", "poetry", "pipenv", "conda"]
-    }
-
-    fn copies_workdir(&self) -> bool {
-        true
-    }
-
-    fn installs_runtime_libraries(&self) -> bool {
-        true
-    }
-
-    // TODO(issue 13): move to knowledge (pip's flags that install outside the venv).
     fn scan(&mut self, scan: &mut Scan, call: &Call<'_>) -> Plan<()> {
         let Call {
             command,
@@ -209,7 +190,7 @@ impl Ecosystem for Python {
                  environment"
             ));
         }
-        for flag in ["--target", "-t", "--prefix", "--root"] {
+        for flag in &call.knowledge.multi_stage.python.pip_outside_venv {
             if command
                 .args
                 .iter()

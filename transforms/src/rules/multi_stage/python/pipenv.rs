@@ -3,10 +3,10 @@
 //! when PIPENV_VENV_IN_PROJECT says so, copied with the WORKDIR. Elsewhere (pipenv's
 //! virtualenvs folder, named after a hash of the project path) it is reported.
 
+use super::super::Plan;
 use super::super::args::{Opt, option_value};
 use super::super::ecosystem::Call;
 use super::super::scan::{Scan, WriteKind};
-use super::super::{Plan, SYSTEM_DIRS};
 use super::project::{elsewhere, variable};
 use super::pyproject::project_file;
 use super::{Pip, Python, Venv};
@@ -128,7 +128,7 @@ impl Python {
                  (pipenv looks for a Pipfile in parent folders too)"
             ));
         }
-        if SYSTEM_DIRS.contains(&cwd) {
+        if call.knowledge.multi_stage.common.is_system_dir(cwd) {
             return Err(format!(
                 "the `pipenv {sub}` at line {line} runs in {cwd}, a system folder"
             ));

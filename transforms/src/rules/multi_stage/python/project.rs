@@ -9,7 +9,7 @@ use dockopt_shell::Word;
 use super::super::args::{Opt, literal, option_value};
 use super::super::ecosystem::Call;
 use super::super::scan::{Scan, WriteKind};
-use super::super::{Plan, SYSTEM_DIRS};
+use super::super::{Plan, is_system_directory};
 use super::pyproject::{
     DefaultGroups, parse, poetry_groups, poetry_setting, project_file, requires_python,
     uv_default_groups, uv_groups,
@@ -454,7 +454,7 @@ impl Python {
                  dockopt cannot resolve"
             ));
         };
-        if SYSTEM_DIRS.contains(&path.as_str())
+        if is_system_directory(&path)
             || under("/usr", &path)
             || zone.is_some_and(|z| under(&path, z))
         {

@@ -6,7 +6,7 @@
 use dockopt_syntax::Instruction;
 
 use super::super::ecosystem::Call;
-use super::super::{Analysis, Plan, SYSTEM_DIRS};
+use super::super::{Analysis, Plan};
 use super::{Python, pyproject};
 use crate::paths::{absolute, under};
 
@@ -71,7 +71,7 @@ impl Python {
                  dockopt cannot resolve"
             ));
         };
-        if SYSTEM_DIRS.contains(&base.as_str()) || under("/usr", &base) {
+        if call.knowledge.multi_stage.common.is_system_dir(&base) || under("/usr", &base) {
             return Err(format!(
                 "the `pip install --user` at line {line} installs into {base}, the image's own \
                  folders; the runtime stage copies a user base of its own"
