@@ -146,6 +146,7 @@ fn every_example_verifies_with_safe_and_unsafe_fixes() {
             "node-web",
             "node-api",
             "node-yarn",
+            "node-pnpm",
             "go-api",
         ]
         .contains(&name.as_ref())
@@ -176,6 +177,7 @@ fn every_example_verifies_with_safe_and_unsafe_fixes() {
             "node-web",
             "node-api",
             "node-yarn",
+            "node-pnpm",
             "go-api",
             "rust-cli",
         ]

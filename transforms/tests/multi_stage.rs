@@ -157,6 +157,7 @@ fn whole_rule_set_converges_on_the_examples() {
         ("python-pipenv", "python:3.11-slim"),
         ("node-web", "node:22-slim"),
         ("node-api", "node:22-slim"),
+        ("node-pnpm", "node:22-slim"),
         ("rust-cli", "gcr.io/distroless/cc-debian12:nonroot"),
     ] {
         let dir = root.join(example);
@@ -228,6 +229,12 @@ fn whole_rule_set_converges_on_the_examples() {
                 "{out}"
             ),
             "node-api" => assert!(!out.contains("prune"), "{out}"),
+            // pnpm stays in the build stage: the runtime runs node.
+            "node-pnpm" => {
+                assert!(!out.contains("prune"), "{out}");
+                let runtime = out.split("\nFROM node:22-slim\n").nth(1).unwrap();
+                assert!(!runtime.contains("pnpm"), "{out}");
+            }
             "go-api" => assert!(out.contains("CMD [\"go-api\"]\n"), "{out}"),
             "rust-cli" => assert!(
                 out.contains("COPY --from=build /usr/local/bin/rust-cli /usr/local/bin/rust-cli\n"),

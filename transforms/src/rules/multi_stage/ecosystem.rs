@@ -24,6 +24,13 @@ pub(super) trait Ecosystem {
     /// it does.
     fn scan(&mut self, scan: &mut Scan, call: &Call<'_>) -> Plan<()>;
 
+    /// Records what a command of another program does (corepack for Node), before the
+    /// rule falls back to [`tools`](Ecosystem::tools) and reports the rest; `None` when
+    /// the ecosystem has nothing to say about it (`call.manager` is the program then).
+    fn scan_program(&mut self, _call: &Call<'_>) -> Option<Plan<()>> {
+        None
+    }
+
     /// Checks, once the stage is scanned, that what the fix adds to the build stage
     /// works there (which user runs it, which PATH it needs).
     fn check_build_stage(

@@ -218,7 +218,7 @@ pub(crate) struct JavaFacts {
     pub(crate) build_goals: BTreeMap<String, Vec<String>>,
 }
 
-/// `[node]`.
+/// `[node]`: npm's installs, and the package managers besides npm and Yarn classic.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NodeFacts {
@@ -226,6 +226,15 @@ pub(crate) struct NodeFacts {
     pub(crate) npm_installs: Vec<String>,
     /// Word sequences that make an npm install leave out devDependencies.
     pub(crate) npm_production: Vec<Vec<String>>,
+    /// Packages `npm install -g` may put in the build image (package manager setup).
+    pub(crate) global_build_tools: Vec<String>,
+    /// Programs the runtime stage lacks once the build set them up.
+    pub(crate) runtime_missing: Vec<String>,
+    /// The shims `corepack enable` also puts on PATH for managers the twin has another
+    /// version of.
+    pub(crate) corepack_shims: Vec<String>,
+    pub(crate) corepack: CorepackFacts,
+    pub(crate) pnpm: PnpmFacts,
 }
 
 impl NodeFacts {
@@ -331,6 +340,49 @@ pub(crate) struct PoetryFacts {
     /// The variable (and key) that, false, installs into the system site-packages.
     pub(crate) create_env: String,
     pub(crate) create_key: String,
+}
+
+/// `[node.corepack]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CorepackFacts {
+    pub(crate) program: String,
+    /// Subcommands that only set managers up outside the WORKDIR.
+    pub(crate) setup: Vec<String>,
+}
+
+/// `[node.pnpm]` (see knowledge/multi-stage.toml for each field).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PnpmFacts {
+    pub(crate) installs: Vec<String>,
+    pub(crate) adds: Vec<String>,
+    pub(crate) prod_flags: Vec<String>,
+    pub(crate) prod_env: String,
+    pub(crate) prod_env_value: String,
+    pub(crate) prod_off_flags: Vec<String>,
+    pub(crate) dev_only_flags: Vec<String>,
+    pub(crate) global_flags: Vec<String>,
+    pub(crate) workspace_flags: Vec<String>,
+    pub(crate) dir_flags: Vec<String>,
+    pub(crate) runs: Vec<String>,
+    pub(crate) store_only: Vec<String>,
+    pub(crate) prune: String,
+    pub(crate) prune_subcommand: String,
+    pub(crate) prune_flags: Vec<String>,
+    pub(crate) config_file: String,
+    pub(crate) workspace_file: String,
+    pub(crate) folder_settings: Vec<String>,
+    pub(crate) outside_settings: Vec<Setting>,
+    pub(crate) lifecycle_scripts: Vec<String>,
+}
+
+/// A setting and the value that matters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Setting {
+    pub(crate) key: String,
+    pub(crate) value: String,
 }
 
 /// Everything in knowledge/multi-stage.toml.

@@ -66,11 +66,22 @@ declare_rule! {
     /// - Rust: `target/release/NAME` of `cargo build --release` (NAME from `--bin` or
     ///   Cargo.toml), or where a later `cp`/`install` puts it, or the binary of
     ///   `cargo install --path .`, on `distroless/cc`.
-    /// - Node (npm, Yarn classic): the whole WORKDIR (source, build output, `node_modules`)
-    ///   on `node:X-slim`, after `RUN npm prune --omit=dev` at the end of the build stage
-    ///   when npm installed devDependencies. Yarn classic only when it installs production
-    ///   dependencies alone (`--production`, `NODE_ENV=production`) and the context shows
-    ///   no Yarn berry (`.yarnrc.yml`, `packageManager: yarn@2+`, a berry lock file).
+    /// - Node (npm, Yarn classic, pnpm): the whole WORKDIR (source, build output,
+    ///   `node_modules`) on `node:X-slim`, after `RUN npm prune --omit=dev` at the end of
+    ///   the build stage when npm installed devDependencies. Yarn classic only when it
+    ///   installs production dependencies alone (`--production`, `NODE_ENV=production`)
+    ///   and the context shows no Yarn berry (`.yarnrc.yml`, `packageManager: yarn@2+`, a
+    ///   berry lock file). pnpm: `pnpm install`/`add` of the one project in the WORKDIR,
+    ///   then `RUN pnpm prune --prod` at the end of the build stage unless it left out
+    ///   devDependencies (`--prod`, `-P`, `NODE_ENV=production`); node_modules' links into
+    ///   node_modules/.pnpm are relative and `COPY --from` copies the content of the files
+    ///   pnpm hard-linked from its store, so the runtime stage needs neither the store nor
+    ///   pnpm, which stays in the build stage (`npm install -g pnpm`, `corepack enable`).
+    ///   Reported: a CMD, ENTRYPOINT or HEALTHCHECK that runs pnpm (or Yarn after
+    ///   `corepack enable`), pnpm-workspace.yaml, `-r`/`--filter`, `-g`, `-C`, settings
+    ///   that keep packages outside the WORKDIR (`node-linker=pnp`, a `virtual-store-dir`
+    ///   or `modules-dir` outside it, the global virtual store; from .npmrc, ENV or
+    ///   flags), install scripts of the project itself, and no build context to read.
     /// - Python (pip): `RUN python -m venv /opt/venv` and `ENV PATH="/opt/venv/bin:$PATH"`
     ///   before the first pip install (above the COPY that feeds it), and on
     ///   `python:X-slim` the runtime libraries of the apt packages the build installed
@@ -113,7 +124,7 @@ declare_rule! {
     /// crate that links a system library, cgo where no runtime has the build image's C
     /// library (Alpine), a Go build with cgo unset and no build context to read, a call
     /// that opens a path built at run time which could mean a context file the runtime
-    /// stage lacks, a CMD that does not run the artifact, Yarn berry, pnpm,
+    /// stage lacks, a CMD that does not run the artifact, Yarn berry, a pnpm workspace, Bun,
     /// `uv pip --system`, poetry's and pipenv's venvs outside the project, uv's and poetry's
     /// dev dependency groups, `pipenv run` at run time, `pip --user` mixed with other
     /// installs or as a user whose home is unknown, a build argument used at run time, and

@@ -1,27 +1,63 @@
-//! Node (npm, Yarn classic): the whole WORKDIR (source, build output, `node_modules`) on
-//! `node:X-slim`, after `npm prune --omit=dev` at the end of the build stage when npm
-//! installed devDependencies (Yarn only when it installs production dependencies alone).
+//! Node (npm, Yarn classic, pnpm): the whole WORKDIR (source, build output,
+//! `node_modules`) on `node:X-slim`, after `npm prune --omit=dev` (`pnpm prune --prod`) at
+//! the end of the build stage when npm (pnpm) installed devDependencies (Yarn only when it
+//! installs production dependencies alone). pnpm itself (from `npm install -g` or
+//! corepack) stays in the build stage: the runtime runs the app without it.
 
 use dockopt_syntax::{Instruction, InstructionKind};
 
+use super::args::{Opt, literal, option_value, parse_args};
 use super::command::plain_words;
 use super::ecosystem::{Added, Additions, Call, Ecosystem};
+use super::facts::PnpmFacts;
 use super::scan::Scan;
 use super::{Analysis, Plan, base_name};
+use crate::paths::{absolute, under};
 
 #[derive(Default)]
 pub(super) struct Node {
     /// The npm installs, and how many of them install no devDependencies.
     installs: usize,
     prod_installs: usize,
-    /// The USER each npm install runs as (`None`: root), with its line.
+    /// The USER each install runs as (`None`: root), with its line.
     users: Vec<(usize, Option<String>)>,
+    /// The line of the last pnpm install that put devDependencies in and that no
+    /// `pnpm prune --prod` followed, and the prune the build stage then ends with.
+    pnpm_dev: Option<(usize, String)>,
+    /// The line of a pnpm install, and of an npm or Yarn install (pnpm's node_modules and
+    /// theirs do not mix).
+    pnpm_line: Option<usize>,
+    other_line: Option<(usize, &'static str)>,
+    /// How the build set package managers up outside the WORKDIR (`npm install -g pnpm`,
+    /// `corepack enable`), with the line: the runtime stage has none of them.
+    setups: Vec<(usize, String)>,
+    /// Whether corepack put its shims on PATH.
+    corepack: bool,
 }
 
 impl Node {
-    /// Whether the build installs devDependencies, which the build stage prunes at its end.
-    fn prunes(&self) -> bool {
-        self.installs > self.prod_installs
+    /// The prune the build stage ends with, when an install put devDependencies in.
+    fn prune(&self) -> Option<String> {
+        if let Some((_, prune)) = &self.pnpm_dev {
+            return Some(prune.clone());
+        }
+        (self.installs > self.prod_installs).then(|| "npm prune --omit=dev".to_string())
+    }
+
+    /// Records a project install by `manager`; pnpm's must be the only one.
+    fn project_install(&mut self, manager: &'static str, line: usize) -> Plan<()> {
+        if manager == "pnpm" {
+            self.pnpm_line = Some(line);
+        } else if self.other_line.is_none() {
+            self.other_line = Some((line, manager));
+        }
+        if let (Some(pnpm), Some((other, name))) = (self.pnpm_line, self.other_line) {
+            return Err(format!(
+                "the stage installs with pnpm (line {pnpm}) and {name} (line {other}); dockopt \
+                 converts a project installed by one package manager"
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -42,9 +78,12 @@ impl Ecosystem for Node {
         if manager == "yarn" {
             return self.scan_yarn(call);
         }
+        if manager == "pnpm" {
+            return self.scan_pnpm(call);
+        }
         if manager != "npm" {
             return Err(format!(
-                "the stage installs with {program}; only npm and Yarn classic are supported"
+                "the stage installs with {program}; only npm, Yarn classic and pnpm are supported"
             ));
         }
         let sub = call.subcommand();
@@ -54,12 +93,18 @@ impl Ecosystem for Node {
             || command.args.iter().any(|w| w.is("--location=global"))
             || sub == "link"
         {
+            if let Some(tools) = global_build_tools(call) {
+                self.setups
+                    .push((line, format!("`npm {sub} -g {}`", tools.join(" "))));
+                return Ok(());
+            }
             return Err(format!(
                 "`npm {sub} -g` at line {line} installs outside WORKDIR (globals live in \
                  npm's prefix); the runtime stage would not get them"
             ));
         }
         if call.knowledge.multi_stage.node.is_npm_install(sub) {
+            self.project_install("npm", line)?;
             self.installs += 1;
             self.users.push((line, state.user.clone()));
             let omit_dev = call.knowledge.multi_stage.node.omits_dev(&command.args);
@@ -70,16 +115,16 @@ impl Ecosystem for Node {
         Ok(())
     }
 
-    /// `npm prune` runs as the user that installed.
+    /// The prune runs as the user that installed.
     fn check_build_stage(
         &self,
         a: &Analysis<'_>,
         _envs: &[Instruction<'_>],
         runtime: &[(Instruction<'_>, bool)],
     ) -> Plan<()> {
-        if !self.prunes() {
+        let Some(prune) = self.prune() else {
             return Ok(());
-        }
+        };
         // The user in effect at the end of the build stage, once moved USERs are gone.
         let moved = |i: &Instruction<'_>| {
             runtime
@@ -95,8 +140,8 @@ impl Ecosystem for Node {
         if let Some((line, user)) = self.users.iter().find(|(_, u)| *u != end_user) {
             let who = |u: &Option<String>| u.clone().unwrap_or_else(|| "root".into());
             return Err(format!(
-                "`npm prune --omit=dev` would run as {} at the end of the build stage, but the \
-                 install at line {line} ran as {}",
+                "`{prune}` would run as {} at the end of the build stage, but the install at \
+                 line {line} ran as {}",
                 who(&end_user),
                 who(user)
             ));
@@ -117,16 +162,125 @@ impl Ecosystem for Node {
         check_npm_scripts(a, instruction)
     }
 
+    /// pnpm, pnpx and corepack (and Yarn after `corepack enable`) are not in the runtime.
+    fn check_program(
+        &self,
+        a: &Analysis<'_>,
+        instruction: Instruction<'_>,
+        program: &str,
+    ) -> Plan<()> {
+        let facts = &a.knowledge().multi_stage.node;
+        let base = base_name(program);
+        let shim = self.corepack && facts.corepack_shims.iter().any(|s| s == base);
+        if !shim && !facts.runtime_missing.iter().any(|p| p == base) {
+            return Ok(());
+        }
+        let from = match self.setups.first() {
+            Some((line, how)) => format!(" (the build stage gets it from {how} at line {line})"),
+            None => String::new(),
+        };
+        let what = if shim {
+            format!(
+                "`{base}`, which after `corepack enable` is the version package.json's \
+                 packageManager names, and {} has Yarn classic",
+                a.twin
+            )
+        } else {
+            format!("`{base}`, which {} does not have{from}", a.twin)
+        };
+        Err(format!(
+            "the {} at line {} runs {what}; dockopt converts it when the command runs the app \
+             with node (`node index.js`, or `npm start` whose script runs node)",
+            instruction.keyword().to_uppercase(),
+            a.line(instruction)
+        ))
+    }
+
+    /// corepack (package manager shims, build-only) and `npx pnpm`.
+    fn scan_program(&mut self, call: &Call<'_>) -> Option<Plan<()>> {
+        let facts = &call.knowledge.multi_stage.node;
+        let Call {
+            command,
+            program,
+            line,
+            ..
+        } = *call;
+        if program == facts.corepack.program {
+            let sub = call.subcommand();
+            if facts.corepack.setup.iter().any(|s| s == sub) {
+                self.corepack = true;
+                self.setups.push((line, format!("`corepack {sub}`")));
+                return Some(Ok(()));
+            }
+            return Some(Err(format!(
+                "`corepack {sub}` at line {line}: dockopt converts corepack's {} only (run the \
+                 package manager itself after `corepack enable`)",
+                and_words(&facts.corepack.setup)
+            )));
+        }
+        if program == "npx" {
+            let (operands, _) = parse_args(&command.args, &[]);
+            let package = operands.first().and_then(|w| literal(w)).unwrap_or("");
+            let name = package_name(package);
+            if facts.global_build_tools.iter().any(|t| t == name) {
+                return Some(Err(format!(
+                    "the RUN at line {line} runs `npx {package}`; dockopt follows pnpm when \
+                     it is run itself (`npm install -g pnpm` or `corepack enable`, then `pnpm \
+                     install`)"
+                )));
+            }
+        }
+        None
+    }
+
     fn additions(&self) -> Additions {
         let mut additions = Additions::default();
-        if self.prunes() {
+        if let Some(prune) = self.prune() {
             additions.build_end.push(Added {
                 keyword: "RUN",
-                args: "npm prune --omit=dev".into(),
+                args: prune,
             });
         }
         additions
     }
+}
+
+/// The packages of a global `npm install` when all of them only set a package manager up
+/// (knowledge/multi-stage.toml `global_build_tools`); `None` otherwise.
+fn global_build_tools(call: &Call<'_>) -> Option<Vec<String>> {
+    let facts = &call.knowledge.multi_stage.node;
+    let sub = call.subcommand();
+    if !matches!(sub, "install" | "i" | "in" | "add") {
+        return None;
+    }
+    let (operands, _) = parse_args(&call.command.args, &[]);
+    let packages = operands.get(1..).filter(|p| !p.is_empty())?;
+    packages
+        .iter()
+        .map(|w| {
+            let spec = literal(w)?;
+            let name = package_name(spec);
+            facts
+                .global_build_tools
+                .iter()
+                .any(|t| t == name)
+                .then(|| spec.to_string())
+        })
+        .collect()
+}
+
+/// The package name of an npm package spec (`pnpm@9.8.0` gives `pnpm`).
+fn package_name(spec: &str) -> &str {
+    match spec.strip_prefix('@') {
+        Some(rest) => rest.find('@').map_or(spec, |i| &spec[..=i]),
+        None => spec.split('@').next().unwrap_or(spec),
+    }
+}
+
+/// `a`, `b` and `c`, each in backticks.
+fn and_words(words: &[String]) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
+    crate::rules::and_list(&quoted)
 }
 
 impl Node {
@@ -172,9 +326,228 @@ impl Node {
                  when the build needs no devDependencies)"
             ));
         }
+        self.project_install("yarn", line)?;
         self.installs += 1;
         self.prod_installs += 1;
         self.users.push((line, state.user.clone()));
+        Ok(())
+    }
+
+    /// pnpm: installs of the one project in the WORKDIR (no workspace, no global
+    /// install), whose node_modules stays in it (.npmrc and flags checked); a
+    /// `pnpm prune --prod` ends the build stage when devDependencies went in.
+    fn scan_pnpm<'r>(&mut self, call: &Call<'r>) -> Plan<()> {
+        let facts = &call.knowledge.multi_stage.node.pnpm;
+        let Call {
+            command,
+            state,
+            line,
+            ..
+        } = *call;
+        let has = |flags: &'r [String]| -> Option<&'r str> {
+            flags
+                .iter()
+                .find(|f| command.has_flag(f))
+                .map(String::as_str)
+        };
+        if let Some(flag) = has(&facts.global_flags) {
+            return Err(format!(
+                "the `pnpm {flag}` at line {line} installs outside WORKDIR (globals live in \
+                 PNPM_HOME); the runtime stage would not get them"
+            ));
+        }
+        if let Some(flag) = has(&facts.workspace_flags) {
+            return Err(format!(
+                "the `pnpm {flag}` at line {line} works on a pnpm workspace; dockopt converts \
+                 a single project"
+            ));
+        }
+        if let Some(flag) = has(&facts.dir_flags) {
+            return Err(format!(
+                "the `pnpm {flag}` at line {line} works on a project in another folder; \
+                 dockopt converts pnpm run in the WORKDIR"
+            ));
+        }
+        let sub = call.subcommand();
+        let installs = facts.installs.iter().any(|s| s == sub);
+        let adds = facts.adds.iter().any(|s| s == sub);
+        if installs || adds {
+            Self::check_pnpm_project(call, facts)?;
+            self.project_install("pnpm", line)?;
+            if installs && let Some(flag) = has(&facts.dev_only_flags) {
+                return Err(format!(
+                    "the `pnpm {sub} {flag}` at line {line} installs devDependencies only; the \
+                     runtime stage needs the production ones"
+                ));
+            }
+            let off = has(&facts.prod_off_flags).is_some();
+            let env_prod = |value: Option<&str>| value == Some(facts.prod_env_value.as_str());
+            let production = installs
+                && !off
+                && (has(&facts.prod_flags).is_some()
+                    || command.assignments.iter().any(|a| {
+                        a.name == facts.prod_env
+                            && env_prod(a.value.as_ref().and_then(|v| v.value()))
+                    })
+                    || call.exported.iter().any(|e| {
+                        e.split_once('=')
+                            .is_some_and(|(k, v)| k == facts.prod_env && env_prod(Some(v)))
+                    })
+                    || env_prod(state.var(&facts.prod_env)));
+            self.users.push((line, state.user.clone()));
+            if !production {
+                self.pnpm_dev = Some((line, facts.prune.clone()));
+            }
+            return Ok(());
+        }
+        if sub == facts.prune_subcommand {
+            if has(&facts.prune_flags).is_some() {
+                self.pnpm_dev = None;
+            }
+            return Ok(());
+        }
+        if facts.runs.iter().any(|s| s == sub) || facts.store_only.iter().any(|s| s == sub) {
+            return Ok(());
+        }
+        // `pnpm NAME` runs the project's script NAME when pnpm has no such command.
+        let script = call
+            .build_context
+            .and_then(|c| c.read_text("package.json"))
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|p| p.get("scripts").and_then(|s| s.get(sub)).is_some());
+        if script && !sub.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "`pnpm {sub}` at line {line}: dockopt converts pnpm's {}, `{}`, scripts and store \
+             commands only",
+            and_words(&[facts.installs.clone(), facts.adds.clone()].concat()),
+            facts.prune_subcommand
+        ))
+    }
+
+    /// What an install of the project needs: it runs in the WORKDIR, the context has no
+    /// workspace file, the settings keep node_modules and its virtual store in the
+    /// WORKDIR, and the project has no install scripts of its own.
+    fn check_pnpm_project(call: &Call<'_>, facts: &PnpmFacts) -> Plan<()> {
+        let Call {
+            command,
+            state,
+            line,
+            zone,
+            cwd,
+            ..
+        } = *call;
+        if cwd.is_none() || cwd != zone {
+            return Err(format!(
+                "the `pnpm install` at line {line} runs in {}, not in the WORKDIR; dockopt reads \
+                 the project from the build context root and converts pnpm run in the WORKDIR",
+                cwd.unwrap_or("a folder dockopt cannot tell")
+            ));
+        }
+        let Some(context) = call.build_context else {
+            return Err(format!(
+                "the `pnpm` at line {line} may keep node_modules outside WORKDIR or work on a \
+                 workspace; dockopt needs package.json, {} and {} from the build context to tell",
+                facts.config_file, facts.workspace_file
+            ));
+        };
+        if context.read_text(&facts.workspace_file).is_some() {
+            return Err(format!(
+                "the build context has {} (a pnpm workspace, or settings dockopt does not read); \
+                 dockopt converts a single pnpm project without it",
+                facts.workspace_file
+            ));
+        }
+        // Settings: the project's .npmrc, then npm_config_* variables, then flags (last wins).
+        let npmrc = context.read_text(&facts.config_file).unwrap_or_default();
+        let setting = |key: &str| -> Option<(String, String)> {
+            let mut found: Option<(String, String)> = None;
+            for raw in npmrc.lines() {
+                let text = raw.trim();
+                if text.starts_with(['#', ';']) {
+                    continue;
+                }
+                if let Some((k, v)) = text.split_once('=')
+                    && k.trim() == key
+                {
+                    found = Some((
+                        format!("{} (`{}`)", facts.config_file, text),
+                        v.trim().to_string(),
+                    ));
+                }
+            }
+            let var = format!("npm_config_{}", key.replace('-', "_"));
+            for name in [var.clone(), var.to_uppercase()] {
+                if state.is_set(&name) {
+                    let value = state.var(&name).unwrap_or("$").to_string();
+                    found = Some((format!("ENV {name}"), value));
+                }
+                if let Some(a) = command.assignments.iter().find(|a| a.name == name) {
+                    let value = a.value.as_ref().and_then(|v| v.value()).unwrap_or("$");
+                    found = Some((format!("{name}= on the command"), value.to_string()));
+                }
+            }
+            match option_value(&command.args, &[&format!("--{key}")]) {
+                Opt::Absent => {}
+                Opt::Unreadable => found = Some((format!("--{key}"), "$".into())),
+                Opt::Value(v) => found = Some((format!("--{key}"), v.to_string())),
+            }
+            found
+        };
+        for key in &facts.folder_settings {
+            let Some((source, value)) = setting(key) else {
+                continue;
+            };
+            let inside = !value.contains('$')
+                && !value.starts_with('~')
+                && absolute(cwd, &value).is_some_and(|p| zone.is_some_and(|z| under(z, &p)));
+            if !inside {
+                return Err(format!(
+                    "{source} sets pnpm's {key} to {value}, which dockopt cannot tell is inside \
+                     WORKDIR; the runtime stage copies only WORKDIR (leave {key} unset, or \
+                     relative to the project)"
+                ));
+            }
+        }
+        for outside in &facts.outside_settings {
+            if let Some((source, value)) = setting(&outside.key)
+                && (value == outside.value || value.contains('$'))
+            {
+                return Err(format!(
+                    "{source} sets pnpm's {} to {value}: the packages stay in pnpm's store, \
+                     outside WORKDIR, and the runtime stage would not get them",
+                    outside.key
+                ));
+            }
+        }
+        let package = context
+            .read_text("package.json")
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        let Some(package) = package else {
+            return Err(format!(
+                "the `pnpm install` at line {line} needs package.json, which the build context \
+                 lacks or dockopt cannot read"
+            ));
+        };
+        let scripts = package.get("scripts").and_then(|s| s.as_object());
+        if let Some(name) = facts
+            .lifecycle_scripts
+            .iter()
+            .find(|n| scripts.is_some_and(|s| s.contains_key(n.as_str())))
+        {
+            return Err(format!(
+                "package.json has a `{name}` script, which pnpm runs while installing; dockopt \
+                 cannot tell whether it writes outside WORKDIR"
+            ));
+        }
+        if let Some(manager) = package.get("packageManager").and_then(|m| m.as_str())
+            && !manager.starts_with("pnpm@")
+        {
+            return Err(format!(
+                "package.json's packageManager is {manager}, and the build installs with pnpm"
+            ));
+        }
         Ok(())
     }
 }

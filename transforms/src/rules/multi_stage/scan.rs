@@ -327,6 +327,23 @@ pub(super) fn scan_run(
             a.eco.scan(&mut a.scan, &call)?;
             continue;
         }
+        let call = Call {
+            command,
+            manager: program,
+            program,
+            pos,
+            line,
+            zone: zone.as_deref(),
+            cwd: cwd.as_deref(),
+            state: &state,
+            exported: &exported,
+            build_context: a.ctx.build_context,
+            knowledge,
+        };
+        if let Some(result) = a.eco.scan_program(&call) {
+            result?;
+            continue;
+        }
         if a.eco_facts().is_tool(program) {
             continue;
         }

@@ -253,7 +253,11 @@ fn reports_say_why() {
         ),
         (
             "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN pnpm install\nCMD [\"node\", \"x.js\"]\n",
-            "only npm and Yarn classic are supported",
+            "dockopt needs package.json, .npmrc and pnpm-workspace.yaml from the build context",
+        ),
+        (
+            "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN bun install\nCMD [\"node\", \"x.js\"]\n",
+            "only npm, Yarn classic and pnpm are supported",
         ),
         (
             "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install -g pm2 && npm ci\nCMD [\"pm2-runtime\", \"x.js\"]\n",
@@ -1356,5 +1360,221 @@ fn pipenv_and_pip_user_on_runtime_images_or_in_two_stages_are_quiet() {
     );
     quiet(
         "FROM python:3.12 AS build\nRUN pip install --user -r requirements.txt\n\nFROM python:3.12-slim\nCOPY --from=build /root/.local /root/.local\nCMD python -m app\n",
+    );
+}
+
+const PNPM_PACKAGE: &[u8] = br#"{"name":"app","packageManager":"pnpm@9.8.0","scripts":{"start":"node index.js","build":"node build.js"},"dependencies":{"express":"4.21.2"},"devDependencies":{"prettier":"3.4.2"}}"#;
+const PNPM_LOCK: &[u8] = b"lockfileVersion: '9.0'\n";
+const PNPM: &str = "FROM node:22\nRUN npm install -g pnpm@9.8.0\nWORKDIR /app\nCOPY . .\nRUN pnpm install --frozen-lockfile --prod\nEXPOSE 3000\nCMD node index.js\n";
+
+fn pnpm_context(extra: &[(&str, &[u8])]) -> Context {
+    let mut files = vec![
+        ("package.json", PNPM_PACKAGE),
+        ("pnpm-lock.yaml", PNPM_LOCK),
+    ];
+    files.extend_from_slice(extra);
+    Context::new(&files)
+}
+
+#[test]
+fn pnpm_production_installs_convert_without_pnpm_in_the_runtime() {
+    let ctx = pnpm_context(&[]);
+    let (message, fixed) = ctx.fix(PNPM);
+    assert_eq!(
+        fixed.as_deref(),
+        Some(
+            "FROM node:22 AS build\nRUN npm install -g pnpm@9.8.0\nWORKDIR /app\nCOPY . .\nRUN pnpm install --frozen-lockfile --prod\n\nFROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\nEXPOSE 3000\nCMD node index.js\n"
+        ),
+        "{message}"
+    );
+    // -P, NODE_ENV=production (ENV, on the command, exported) leave devDependencies out
+    // too: no prune.
+    for text in [
+        PNPM.replace("--prod", "-P"),
+        PNPM.replace(" --prod", "")
+            .replace("WORKDIR", "ENV NODE_ENV=production\nWORKDIR"),
+        PNPM.replace(
+            "RUN pnpm install --frozen-lockfile --prod",
+            "RUN NODE_ENV=production pnpm install --frozen-lockfile",
+        ),
+        PNPM.replace(
+            "RUN pnpm install --frozen-lockfile --prod",
+            "RUN export NODE_ENV=production && pnpm i --frozen-lockfile",
+        ),
+    ] {
+        let fixed = ctx.fix(&text).1.unwrap_or_else(|| panic!("{text}"));
+        assert!(!fixed.contains("prune"), "{fixed}");
+        assert!(fixed.contains("FROM node:22-slim\n"), "{fixed}");
+    }
+    // corepack instead of npm -g; .npmrc settings that stay in the project.
+    let ctx = pnpm_context(&[(
+        ".npmrc",
+        b"# settings\nnode-linker=hoisted\nshamefully-hoist=true\nvirtual-store-dir=node_modules/.vs\nstore-dir=/pnpm/store\n",
+    )]);
+    let corepack = PNPM.replace(
+        "npm install -g pnpm@9.8.0",
+        "corepack enable && corepack prepare pnpm@9.8.0 --activate",
+    );
+    assert!(ctx.fix(&corepack).1.is_some(), "{}", ctx.fix(&corepack).0);
+}
+
+#[test]
+fn pnpm_dev_installs_prune_at_the_end_of_the_build_stage() {
+    let ctx = pnpm_context(&[]);
+    let text = "FROM node:22\nRUN npm i -g pnpm\nWORKDIR /app\nCOPY package.json pnpm-lock.yaml ./\nRUN pnpm install --frozen-lockfile\nCOPY . .\nRUN pnpm run build\nCMD [\"node\", \"dist/server.js\"]\n";
+    assert_eq!(
+        ctx.fix(text).1.unwrap(),
+        "FROM node:22 AS build\nRUN npm i -g pnpm\nWORKDIR /app\nCOPY package.json pnpm-lock.yaml ./\nRUN pnpm install --frozen-lockfile\nCOPY . .\nRUN pnpm run build\nRUN pnpm prune --prod\n\nFROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\nCMD [\"node\", \"dist/server.js\"]\n"
+    );
+    // A script by name (`pnpm build`) is a build step too; the build's own prune makes ours
+    // unneeded.
+    let own = text.replace("RUN pnpm run build", "RUN pnpm build && pnpm prune --prod");
+    assert!(
+        !ctx.fix(&own)
+            .1
+            .unwrap()
+            .contains("RUN pnpm prune --prod\n\n")
+    );
+    // `pnpm add` installs the whole lock file, devDependencies included.
+    let add = text.replace("pnpm install --frozen-lockfile", "pnpm add -P dayjs");
+    assert!(ctx.fix(&add).1.unwrap().contains("RUN pnpm prune --prod\n"));
+    // The prune runs as the user that installed.
+    let user = text.replace("RUN pnpm run build", "USER node\nRUN pnpm run build");
+    let (message, fixed) = ctx.fix(&user);
+    assert!(
+        fixed.is_none() && message.contains("`pnpm prune --prod` would run as node"),
+        "{message}"
+    );
+}
+
+#[test]
+fn pnpm_reports_say_what_would_make_it_convertible() {
+    let ctx = pnpm_context(&[]);
+    for (text, why) in [
+        // The runtime has no pnpm.
+        (
+            PNPM.replace("CMD node index.js", "CMD pnpm start"),
+            "the CMD at line 7 runs `pnpm`, which node:22-slim does not have (the build stage gets it from `npm install -g pnpm@9.8.0` at line 2)",
+        ),
+        (
+            PNPM.replace(
+                "CMD node index.js",
+                "CMD [\"sh\", \"-c\", \"pnpm exec node index.js\"]",
+            ),
+            "runs `pnpm`",
+        ),
+        (
+            PNPM.replace("npm install -g pnpm@9.8.0", "corepack enable")
+                .replace("CMD node index.js", "CMD yarn start"),
+            "runs `yarn`, which after `corepack enable` is the version package.json's packageManager names",
+        ),
+        // Global installs.
+        (
+            PNPM.replace("npm install -g pnpm@9.8.0", "npm install -g pnpm pm2"),
+            "installs outside WORKDIR (globals live in npm's prefix)",
+        ),
+        (
+            PNPM.replace("--prod", "--prod && pnpm add -g pm2"),
+            "the `pnpm -g` at line 5 installs outside WORKDIR",
+        ),
+        // Workspaces and other folders.
+        (
+            PNPM.replace("--prod", "--prod --filter api"),
+            "works on a pnpm workspace",
+        ),
+        (
+            PNPM.replace("--prod", "--prod -r"),
+            "works on a pnpm workspace",
+        ),
+        (
+            PNPM.replace("pnpm install", "pnpm -C api install"),
+            "works on a project in another folder",
+        ),
+        (
+            PNPM.replace("RUN pnpm", "RUN cd api && pnpm"),
+            "runs in /app/api, not in the WORKDIR",
+        ),
+        // Dev-only installs, unknown subcommands, corepack running pnpm, npx pnpm.
+        (
+            PNPM.replace("--prod", "--dev"),
+            "installs devDependencies only",
+        ),
+        (
+            PNPM.replace(
+                "pnpm install --frozen-lockfile --prod",
+                "pnpm deploy --prod out",
+            ),
+            "`pnpm deploy` at line 5",
+        ),
+        (
+            PNPM.replace("pnpm install", "corepack pnpm install"),
+            "`corepack pnpm` at line 5",
+        ),
+        (
+            PNPM.replace("pnpm install", "npx pnpm install"),
+            "runs `npx pnpm`",
+        ),
+        // Settings that keep packages outside the WORKDIR.
+        (
+            PNPM.replace("--prod", "--prod --virtual-store-dir=/pnpm/vs"),
+            "--virtual-store-dir sets pnpm's virtual-store-dir to /pnpm/vs",
+        ),
+        (
+            PNPM.replace("WORKDIR", "ENV npm_config_node_linker=pnp\nWORKDIR"),
+            "ENV npm_config_node_linker sets pnpm's node-linker to pnp",
+        ),
+        // Mixed managers.
+        (
+            PNPM.replace("--prod", "--prod && npm ci"),
+            "installs with pnpm (line 5) and npm (line 5)",
+        ),
+    ] {
+        let (message, fixed) = ctx.fix(&text);
+        assert!(
+            fixed.is_none() && message.contains(why),
+            "{text}\n{message}"
+        );
+    }
+    for (files, why) in [
+        (
+            vec![(".npmrc", b"virtual-store-dir=../vs\n".as_slice())],
+            ".npmrc (`virtual-store-dir=../vs`) sets pnpm's virtual-store-dir to ../vs",
+        ),
+        (
+            vec![(".npmrc", b"node-linker = pnp\n".as_slice())],
+            "sets pnpm's node-linker to pnp: the packages stay in pnpm's store",
+        ),
+        (
+            vec![(".npmrc", b"enable-global-virtual-store=true\n".as_slice())],
+            "enable-global-virtual-store",
+        ),
+        (
+            vec![(
+                "pnpm-workspace.yaml",
+                b"packages:\n  - 'packages/*'\n".as_slice(),
+            )],
+            "the build context has pnpm-workspace.yaml",
+        ),
+    ] {
+        let (message, fixed) = pnpm_context(&files).fix(PNPM);
+        assert!(fixed.is_none() && message.contains(why), "{message}");
+    }
+    // The project's own install scripts may write anywhere.
+    let scripted: &[u8] = br#"{"name":"app","scripts":{"postinstall":"node setup.js"},"dependencies":{"express":"4.21.2"}}"#;
+    let (message, fixed) = Context::new(&[("package.json", scripted)]).fix(PNPM);
+    assert!(
+        fixed.is_none() && message.contains("package.json has a `postinstall` script"),
+        "{message}"
+    );
+    let yarn_project: &[u8] = br#"{"name":"app","packageManager":"yarn@1.22.19"}"#;
+    let (message, fixed) = Context::new(&[("package.json", yarn_project)]).fix(PNPM);
+    assert!(
+        fixed.is_none() && message.contains("packageManager is yarn@1.22.19"),
+        "{message}"
+    );
+    // Without the context it cannot see .npmrc or a workspace.
+    reported(
+        PNPM,
+        "dockopt needs package.json, .npmrc and pnpm-workspace.yaml",
     );
 }

@@ -28,6 +28,12 @@ pub enum Node {
 pub trait Wants {
     /// The byte limit for keeping `path`'s text, or `None` to skip it.
     fn text_limit(&self, path: &str) -> Option<u64>;
+
+    /// Whether the text read for `path` (within its limit) is kept: for files only some of
+    /// whose contents matter (pnpm's content-addressed store).
+    fn keeps(&self, _path: &str, _text: &[u8]) -> bool {
+        true
+    }
 }
 
 impl<F: Fn(&str) -> Option<u64>> Wants for F {
@@ -168,8 +174,10 @@ impl ImageFs {
             && size <= limit
         {
             entry.read_to_end(buf)?;
-            self.texts
-                .insert(path.to_string(), String::from_utf8_lossy(buf).into_owned());
+            if wants.keeps(path, buf) {
+                self.texts
+                    .insert(path.to_string(), String::from_utf8_lossy(buf).into_owned());
+            }
             return Ok(());
         }
         fill(entry, buf, 4)?;

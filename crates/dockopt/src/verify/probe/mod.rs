@@ -68,10 +68,23 @@ fn wants(path: &str) -> Option<u64> {
     }
 }
 
+/// [`wants`], and of pnpm's store only what may be a package.json.
+pub(super) struct ProbeWants;
+
+impl fs::Wants for ProbeWants {
+    fn text_limit(&self, path: &str) -> Option<u64> {
+        wants(path)
+    }
+
+    fn keeps(&self, path: &str, text: &[u8]) -> bool {
+        node::keeps(path, text)
+    }
+}
+
 /// What collects the probes' view of an image during verify's pass over its export
 /// (`fsdiff::listing_with`); `finish()` gives the [`ProbeTarget::fs`].
 pub fn fs_visitor() -> ImageFsReader<'static> {
-    ImageFsReader::new(&wants)
+    ImageFsReader::new(&ProbeWants)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

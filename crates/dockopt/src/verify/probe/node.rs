@@ -3,7 +3,11 @@
 //! are production dependencies: the non-dev entries of package-lock.json (or the hidden
 //! node_modules/.package-lock.json) when there is one, else the closure of the app's
 //! package.json `dependencies` and `optionalDependencies` (and the `peerDependencies` of
-//! what they pull in), resolved the way Node resolves `require`.
+//! what they pull in), resolved the way Node resolves `require` (through symlinks: pnpm's
+//! node_modules links into node_modules/.pnpm/KEY/node_modules, where each package's
+//! dependencies are links beside it). pnpm hard-links those files from its store, which
+//! `docker export` writes first when the store is in the image: the store's files that
+//! look like a package.json are kept so the links get their text.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -23,8 +27,35 @@ pub fn wants(path: &str) -> Option<u64> {
     match name {
         "package.json" => Some(PACKAGE_JSON_LIMIT),
         "package-lock.json" | ".package-lock.json" => Some(LOCK_LIMIT),
+        _ if is_store_file(path) => Some(PACKAGE_JSON_LIMIT),
         _ => None,
     }
+}
+
+/// Whether a text read for [`wants`] is kept: of pnpm's store, only what looks like a
+/// package.json (a JSON object with a name and a version).
+pub fn keeps(path: &str, text: &[u8]) -> bool {
+    if !is_store_file(path) {
+        return true;
+    }
+    let has = |needle: &[u8]| text.windows(needle.len()).any(|w| w == needle);
+    text.trim_ascii_start().starts_with(b"{") && has(b"\"name\"") && has(b"\"version\"")
+}
+
+/// A file of pnpm's content-addressed store: `STORE/vN/files/XX/HASH` (not its
+/// `-index.json` files).
+fn is_store_file(path: &str) -> bool {
+    let parts: Vec<&str> = path.rsplit('/').take(4).collect();
+    let [name, hex, files, version] = parts.as_slice() else {
+        return false;
+    };
+    *files == "files"
+        && hex.len() == 2
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && version
+            .strip_prefix('v')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && !name.ends_with("-index.json")
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -106,25 +137,41 @@ fn is_install_path(rel: &str) -> bool {
     any
 }
 
-/// The install path `name` resolves to from the package at `from` ("" for the app).
-fn resolve_from(installed: &BTreeMap<String, NodePkg>, from: &str, name: &str) -> Option<String> {
-    let mut base = from.to_string();
+/// `node_modules/.pnpm/KEY/node_modules/[@s/]name...`: a package in pnpm's virtual store.
+fn is_pnpm_install_path(rel: &str) -> bool {
+    rel.strip_prefix("node_modules/.pnpm/")
+        .and_then(|r| r.split_once('/'))
+        .is_some_and(|(key, rest)| key != "node_modules" && is_install_path(rest))
+}
+
+/// The install path `name` resolves to from the package at `from` ("" for the app): the
+/// `node_modules` folder of each folder from `from` up to the root, a link in it followed
+/// by `real` (relative to the root, `None` when it leads nowhere).
+fn resolve_from(
+    installed: &BTreeMap<String, NodePkg>,
+    from: &str,
+    name: &str,
+    real: &dyn Fn(&str) -> Option<String>,
+) -> Option<String> {
+    let mut dir = from;
     loop {
-        let candidate = if base.is_empty() {
-            format!("node_modules/{name}")
-        } else {
-            format!("{base}/node_modules/{name}")
-        };
-        if installed.contains_key(&candidate) {
-            return Some(candidate);
+        if dir != "node_modules" && !dir.ends_with("/node_modules") {
+            let candidate = if dir.is_empty() {
+                format!("node_modules/{name}")
+            } else {
+                format!("{dir}/node_modules/{name}")
+            };
+            if installed.contains_key(&candidate) {
+                return Some(candidate);
+            }
+            if let Some(linked) = real(&candidate).filter(|r| installed.contains_key(r)) {
+                return Some(linked);
+            }
         }
-        if base.is_empty() {
+        if dir.is_empty() {
             return None;
         }
-        base = match base.rfind("/node_modules/") {
-            Some(i) => base[..i].to_string(),
-            None => String::new(),
-        };
+        dir = dir.rfind('/').map_or("", |i| &dir[..i]);
     }
 }
 
@@ -178,7 +225,7 @@ pub fn read_app(fs: &ImageFs, workdir: &str, script: Option<&str>) -> Option<Nod
         let Some(dir) = rel.strip_suffix("/package.json") else {
             continue;
         };
-        if !is_install_path(dir) {
+        if !is_install_path(dir) && !is_pnpm_install_path(dir) {
             continue;
         }
         if let Some((pkg, _)) = read_pkg(text) {
@@ -202,6 +249,10 @@ pub fn read_app(fs: &ImageFs, workdir: &str, script: Option<&str>) -> Option<Nod
         app.method = lock_name.to_string();
         return Some(app);
     }
+    let real = |rel: &str| {
+        fs.resolve(&format!("{prefix}{rel}"))
+            .and_then(|p| p.strip_prefix(&prefix).map(String::from))
+    };
     if let Some((manifest, _)) = text("package.json").and_then(|t| read_pkg(t)) {
         let mut queue: VecDeque<(String, String)> = manifest
             .deps
@@ -209,7 +260,7 @@ pub fn read_app(fs: &ImageFs, workdir: &str, script: Option<&str>) -> Option<Nod
             .map(|d| (String::new(), d.clone()))
             .collect();
         while let Some((from, name)) = queue.pop_front() {
-            let Some(at) = resolve_from(&app.installed, &from, &name) else {
+            let Some(at) = resolve_from(&app.installed, &from, &name, &real) else {
                 continue;
             };
             if app.prod.insert(at.clone()) {
@@ -425,5 +476,95 @@ mod tests {
         let (findings, _) = compare(&original, None);
         assert_eq!(findings.len(), 3);
         assert!(findings.iter().all(|f| f.fixed.is_none()));
+    }
+
+    /// pnpm: top-level links into node_modules/.pnpm, dependencies as links beside each
+    /// package, package.json files hard-linked from the store that the export writes first.
+    fn pnpm_image(debug: &str, with_dev: bool) -> ImageFs {
+        let store = "root/.local/share/pnpm/store/v3/files";
+        let express = pkg("express", "4.21.2", &["debug"]);
+        let debug_pkg = pkg("debug", debug, &[]);
+        let ts = pkg("typescript", "5.4.0", &[]);
+        let express_key = format!("{store}/0e/aa11");
+        let debug_key = format!("{store}/1f/bb22");
+        let ts_key = format!("{store}/2a/cc33");
+        let manifest = serde_json::json!({"name": "app", "version": "1.0.0",
+            "dependencies": {"express": "4.21.2"}, "devDependencies": {"typescript": "5"}})
+        .to_string();
+        let debug_dir = format!("app/node_modules/.pnpm/debug@{debug}/node_modules/debug");
+        let debug_link = format!("->../../debug@{debug}/node_modules/debug");
+        let hard = |key: &str| format!("=>{key}");
+        let mut files: Vec<(String, String)> = vec![
+            (express_key.clone(), express),
+            (debug_key.clone(), debug_pkg),
+            (format!("{store}/3b/dd44"), "module.exports = {};".into()),
+            (
+                format!("{store}/4c/ee55-index.json"),
+                "{\"name\":1,\"version\":2}".into(),
+            ),
+            ("app/package.json".into(), manifest),
+            (
+                "app/node_modules/.pnpm/express@4.21.2/node_modules/express/package.json".into(),
+                hard(&express_key),
+            ),
+            (
+                "app/node_modules/.pnpm/express@4.21.2/node_modules/debug".into(),
+                debug_link,
+            ),
+            (format!("{debug_dir}/package.json"), hard(&debug_key)),
+            (
+                "app/node_modules/express".into(),
+                "->.pnpm/express@4.21.2/node_modules/express".into(),
+            ),
+        ];
+        if with_dev {
+            files.insert(2, (ts_key.clone(), ts));
+            files.push((
+                "app/node_modules/.pnpm/typescript@5.4.0/node_modules/typescript/package.json"
+                    .into(),
+                hard(&ts_key),
+            ));
+            files.push((
+                "app/node_modules/typescript".into(),
+                "->.pnpm/typescript@5.4.0/node_modules/typescript".into(),
+            ));
+        }
+        let entries: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_bytes()))
+            .collect();
+        ImageFs::read(&tar(&entries)[..], &super::super::ProbeWants).unwrap()
+    }
+
+    #[test]
+    fn pnpm_links_and_store_hard_links() {
+        let fs = pnpm_image("2.6.9", true);
+        // The store keeps only what looks like a package.json.
+        assert!(
+            !fs.texts
+                .keys()
+                .any(|k| k.ends_with("dd44") || k.ends_with("-index.json"))
+        );
+        let app = read_app(&fs, "/app", None).unwrap();
+        assert_eq!(app.installed.len(), 3, "{:?}", app.installed.keys());
+        let prod: Vec<&str> = app.prod.iter().map(String::as_str).collect();
+        assert_eq!(
+            prod,
+            [
+                "node_modules/.pnpm/debug@2.6.9/node_modules/debug",
+                "node_modules/.pnpm/express@4.21.2/node_modules/express",
+            ]
+        );
+        // Pruned devDependencies pass; another version of a dependency does not.
+        let pruned = read_app(&pnpm_image("2.6.9", false), "/app", None).unwrap();
+        let (findings, notes) = compare(&app, Some(&pruned));
+        assert!(findings.is_empty(), "{findings:?}");
+        assert!(notes[0].contains("1 installed package"), "{notes:?}");
+        let bumped = read_app(&pnpm_image("2.6.8", false), "/app", None).unwrap();
+        let (findings, _) = compare(&app, Some(&bumped));
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].subject, "debug");
+        assert!(is_store_file("/pnpm/store/v10/files/0a/abc"));
+        assert!(!is_store_file("/app/files/0a/abc"));
     }
 }
