@@ -123,12 +123,25 @@ pub struct Ecosystem {
     pub installs: Vec<Vec<String>>,
     #[serde(default)]
     pub extra_args: bool,
+    /// Flags whose value is the next word (`--only main`), which is no install word.
+    #[serde(default)]
+    pub value_flags: Vec<String>,
     pub manifests: Vec<String>,
     #[serde(default)]
     pub required: Vec<String>,
     pub writes: Vec<String>,
     #[serde(default)]
     pub needs_flags: Vec<String>,
+    /// The flag that makes the install leave the project out (dependencies only); with it
+    /// split-copy runs an install that lacks `needs_flags` twice (see manifests.toml).
+    pub deps_only_flag: Option<String>,
+    /// The lock file the dependencies-only run needs in the context.
+    pub deps_only_lock: Option<String>,
+    /// Flags with which the install reads other files than the manifests.
+    #[serde(default)]
+    pub source_flags: Vec<String>,
+    /// What the `pyproject` analysis reads in pyproject.toml.
+    pub pyproject: Option<PyprojectFacts>,
     /// Word sets that make the install a lock-file install (see manifests.toml).
     #[serde(default)]
     pub exact: Vec<Vec<String>>,
@@ -154,6 +167,33 @@ pub struct Ecosystem {
     pub ignore: Vec<String>,
     #[serde(default)]
     pub keep_git_markers: Vec<String>,
+}
+
+/// pyproject.toml facts of a Python project tool (see manifests.toml, `[ecosystems.pyproject]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PyprojectFacts {
+    /// Tables whose presence makes the project a workspace.
+    #[serde(default)]
+    pub workspace: Vec<String>,
+    /// Tables of `name = source` entries.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Keys of a source table that make it a local one.
+    #[serde(default)]
+    pub local_keys: Vec<String>,
+    /// Lists of PEP 508 requirement strings.
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    /// Index and find-links URLs.
+    #[serde(default)]
+    pub urls: Vec<String>,
+    /// `[project] dynamic` fields the install checks its lock without building the project;
+    /// `None` when the install never builds the project to check its lock.
+    pub static_dynamic: Option<Vec<String>>,
+    /// Flags with which the install takes the lock as it is, unchecked.
+    #[serde(default)]
+    pub lock_trusted: Vec<String>,
 }
 
 /// Commands that read nothing from the working folder.

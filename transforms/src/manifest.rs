@@ -14,6 +14,7 @@ pub const ANALYSES: &[&str] = &[
     "node",
     "pip",
     "go",
+    "pyproject",
     "text-markers",
     "maven",
     "stub-target",
@@ -35,6 +36,10 @@ pub struct Install<'k, 'c> {
 pub enum Reads {
     /// These context paths (files or folders), relative to the install's working folder.
     Paths(Vec<String>),
+    /// These context paths for the dependencies; the install also installs the project
+    /// from its source, so it runs first with the ecosystem's `deps_only_flag` (dependencies
+    /// only) before the source COPY and again as written after it.
+    ThenProject(Vec<String>),
     /// The command installs packages by name and reads no manifest (`pip install flask`).
     NoManifest,
     /// It reads the project's source too; the reason, for people.
@@ -50,24 +55,44 @@ pub fn recognize_install<'k, 'c>(
     command: &'c Command,
 ) -> Option<Install<'k, 'c>> {
     let package = recognize(knowledge, command)?;
-    let positionals: Vec<&str> = command
-        .positionals()
-        .map(|w| w.value().unwrap_or("\u{0}"))
-        .collect();
-    // `python -m pip install`: the module name is not part of the install words.
-    let positionals: &[&str] = match positionals.split_first() {
-        Some((first, rest)) if package.manager.modules.iter().any(|m| m == first) => rest,
-        _ => &positionals,
-    };
     let ecosystem = knowledge.manifests.ecosystems.iter().find(|e| {
-        e.manager == package.manager.name
-            && e.installs.iter().any(|words| {
-                positionals.len() >= words.len()
-                    && positionals.iter().zip(words).all(|(p, w)| p == w)
-                    && (e.extra_args || positionals.len() == words.len())
-            })
+        if e.manager != package.manager.name {
+            return false;
+        }
+        let positionals = install_words(command, &e.value_flags);
+        // `python -m pip install`: the module name is not part of the install words.
+        let positionals: &[&str] = match positionals.split_first() {
+            Some((first, rest)) if package.manager.modules.iter().any(|m| m == first) => rest,
+            _ => &positionals,
+        };
+        e.installs.iter().any(|words| {
+            positionals.len() >= words.len()
+                && positionals.iter().zip(words).all(|(p, w)| p == w)
+                && (e.extra_args || positionals.len() == words.len())
+        })
     })?;
     Some(Install { ecosystem, command })
+}
+
+/// The positional words of `command`, without the values of `value_flags` given as the
+/// next word (`--only main`); a word that is not literal reads as NUL.
+fn install_words<'c>(command: &'c Command, value_flags: &[String]) -> Vec<&'c str> {
+    let mut out = Vec::new();
+    let mut args = command.args.iter();
+    while let Some(word) = args.next() {
+        if word.is("--") {
+            out.extend(args.map(|w| w.value().unwrap_or("\u{0}")));
+            break;
+        }
+        if word.is_flag() {
+            if value_flags.iter().any(|f| word.is(f)) {
+                args.next();
+            }
+            continue;
+        }
+        out.push(word.value().unwrap_or("\u{0}"));
+    }
+    out
 }
 
 /// `path` as a context path: `./a//b/` -> `a/b`; `None` when it leaves the folder.
@@ -162,15 +187,36 @@ pub fn reads(context: &BuildContext, install: &Install<'_, '_>, dest: &str) -> R
     }
     let eco = install.ecosystem;
     let command = install.command;
-    if !eco.needs_flags.is_empty() && !eco.needs_flags.iter().any(|f| command.has_flag(f)) {
-        return Reads::Source(format!(
-            "`{}` without {} also installs the project itself, which needs its source",
-            eco.installs[0].iter().fold(
-                command.name_value().unwrap_or_default().to_string(),
-                |acc, w| format!("{acc} {w}")
-            ),
-            eco.needs_flags.join(" or ")
-        ));
+    let name = || {
+        eco.installs[0].iter().fold(
+            command.name_value().unwrap_or_default().to_string(),
+            |acc, w| format!("{acc} {w}"),
+        )
+    };
+    if let Some(flag) = eco.source_flags.iter().find(|f| command.has_flag(f)) {
+        return Reads::Source(format!("`{} {flag}` reads more than the manifests", name()));
+    }
+    let project_too =
+        !eco.needs_flags.is_empty() && !eco.needs_flags.iter().any(|f| command.has_flag(f));
+    if project_too {
+        if eco.deps_only_flag.is_none() {
+            return Reads::Source(format!(
+                "`{}` without {} also installs the project itself, which needs its source",
+                name(),
+                eco.needs_flags.join(" or ")
+            ));
+        }
+        if let Some(lock) = &eco.deps_only_lock
+            && !files.contains(lock)
+        {
+            return Reads::Missing(format!(
+                "{lock} is not in the build context{}: `{}` also installs the project, and a \
+                 first run for the dependencies alone would resolve them anew from the \
+                 manifests; with {lock} in the context it installs what the lock says",
+                excluded_note(context, lock),
+                name()
+            ));
+        }
     }
     for required in &eco.required {
         if !files.contains(required) {
@@ -192,6 +238,7 @@ pub fn reads(context: &BuildContext, install: &Install<'_, '_>, dest: &str) -> R
         "pip" => pip(context, files, command, dest),
         "go" => go(context, files),
         "text-markers" => text_markers(context, eco, &paths),
+        "pyproject" => crate::manifest_pyproject::check(context, eco, command).map(|()| Vec::new()),
         "maven" => maven(context, files),
         "stub-target" => Err(Reads::Source(format!(
             "{} cannot read its manifest without the source's targets (src/main.rs, src/lib.rs); \
@@ -210,6 +257,8 @@ pub fn reads(context: &BuildContext, install: &Install<'_, '_>, dest: &str) -> R
             }
             if no_manifest {
                 Reads::NoManifest
+            } else if project_too {
+                Reads::ThenProject(paths)
             } else {
                 Reads::Paths(paths)
             }
@@ -218,7 +267,7 @@ pub fn reads(context: &BuildContext, install: &Install<'_, '_>, dest: &str) -> R
     }
 }
 
-fn excluded_note(context: &BuildContext, path: &str) -> &'static str {
+pub(crate) fn excluded_note(context: &BuildContext, path: &str) -> &'static str {
     if context.is_excluded(path) {
         " (.dockerignore excludes it)"
     } else {

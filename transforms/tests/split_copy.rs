@@ -179,17 +179,16 @@ fn excluded_or_missing_manifests_are_reported() {
 }
 
 #[test]
-fn poetry_needs_no_root_and_go_needs_no_local_replace() {
+fn poetry_installs_the_dependencies_first_and_go_needs_no_local_replace() {
     let dir = Dir::new("poetry");
     dir.file("pyproject.toml", "[tool.poetry]\nname = \"x\"\n")
         .file("poetry.lock", "")
         .file("x/__init__.py", "");
-    let text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN poetry install\n";
-    let d = check("split-copy", &dir.0, text);
-    assert!(
-        d[0].message.contains("without --no-root"),
-        "{}",
-        d[0].message
+    let text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN poetry install --only main\n";
+    // The project itself is installed again after the source.
+    assert_eq!(
+        fixed(&dir.0, text),
+        "FROM python:3.12\nWORKDIR /app\nCOPY pyproject.toml poetry.lock ./\nRUN poetry install --only main --no-root\nCOPY . .\nRUN poetry install --only main\n"
     );
     let out = fixed(
         &dir.0,
@@ -197,10 +196,25 @@ fn poetry_needs_no_root_and_go_needs_no_local_replace() {
     );
     assert!(
         out.contains(
-            "COPY pyproject.toml poetry.lock ./\nRUN poetry install --no-root\nCOPY . .\n"
+            "COPY pyproject.toml poetry.lock ./\nRUN poetry install --no-root --only main\nCOPY . .\n"
         ),
         "{out}"
     );
+    // --only-root installs the project alone: from the source.
+    let d = check(
+        "split-copy",
+        &dir.0,
+        &text.replace("--only main", "--only-root"),
+    );
+    assert!(d[0].fix.is_none());
+    // A path dependency is installed with the dependencies.
+    dir.file(
+        "pyproject.toml",
+        "[tool.poetry]\nname = \"x\"\n\n[tool.poetry.dependencies]\nlib = { path = \"lib\", develop = true }\n",
+    );
+    let d = check("split-copy", &dir.0, text);
+    assert!(d[0].fix.is_none());
+    assert!(d[0].message.contains("`lib`"), "{}", d[0].message);
 
     let dir = Dir::new("go");
     dir.file(
@@ -374,4 +388,91 @@ fn system_packages_go_before_the_source() {
         let d = check("split-copy", &dir.0, quiet);
         assert!(d.iter().all(|d| d.fix.is_none()), "{quiet}: {d:?}");
     }
+}
+
+fn uv_app(dir: &Dir) {
+    dir.file(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\ndynamic = [\"version\"]\ndependencies = [\"humanize==4.11.0\"]\n\n[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n\n[tool.hatch.version]\npath = \"src/app/__init__.py\"\n",
+    )
+    .file("uv.lock", "version = 1\n")
+    .file(".python-version", "3.11\n")
+    .file("src/app/__init__.py", "__version__ = \"1.0\"\n");
+}
+
+#[test]
+fn uv_sync_installs_the_dependencies_first_then_the_project() {
+    let dir = Dir::new("uv");
+    uv_app(&dir);
+    let text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-dev \\\n    && python -m compileall -q src\nCMD [\"python\", \"-m\", \"app\"]\n";
+    assert_eq!(
+        fixed(&dir.0, text),
+        "FROM python:3.12\nWORKDIR /app\nCOPY pyproject.toml uv.lock .python-version ./\nRUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-dev --no-install-project\nCOPY . .\nRUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-dev \\\n    && python -m compileall -q src\nCMD [\"python\", \"-m\", \"app\"]\n"
+    );
+    // Installs before the project's stay in the first RUN; its cache cleanup runs with it.
+    let chained = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install uv && uv sync --locked && uv cache clean\n";
+    assert_eq!(
+        fixed(&dir.0, chained),
+        "FROM python:3.12\nWORKDIR /app\nCOPY pyproject.toml uv.lock .python-version ./\nRUN pip install uv && uv sync --locked --no-install-project && uv cache clean\nCOPY . .\nRUN uv sync --locked && uv cache clean\n"
+    );
+}
+
+#[test]
+fn uv_sync_is_reported_when_the_first_run_could_need_the_source() {
+    let dir = Dir::new("uv-reports");
+    uv_app(&dir);
+    let text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN uv sync --frozen\n";
+    let message = |text: &str| {
+        let d = check("split-copy", &dir.0, text);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].fix.is_none(), "{}", d[0].message);
+        d[0].message.clone()
+    };
+    // Something else would run twice, or without the shell state it had.
+    let m = message(&text.replace(
+        "uv sync --frozen",
+        "uv sync --frozen && mkdir -p /data && uv sync --frozen",
+    ));
+    assert!(m.contains("`mkdir`"), "{m}");
+    let m = message(&text.replace("uv sync", "export UV_COMPILE_BYTECODE=1 && uv sync"));
+    assert!(
+        m.contains("without the `export UV_COMPILE_BYTECODE=1`"),
+        "{m}"
+    );
+    let m = message(&text.replace("--frozen", "--frozen --script tool.py"));
+    assert!(m.contains("`uv sync --script`"), "{m}");
+    // Dynamic dependencies: fine with --frozen, reported with --locked.
+    dir.file(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"1\"\ndynamic = [\"dependencies\"]\n",
+    );
+    assert!(check("split-copy", &dir.0, text)[0].fix.is_some());
+    let m = message(&text.replace("--frozen", "--locked"));
+    assert!(m.contains("`dependencies` dynamic"), "{m}");
+    // A workspace, a local source.
+    dir.file(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"1\"\n\n[tool.uv.workspace]\nmembers = [\"libs/*\"]\n",
+    );
+    assert!(message(text).contains("workspace"));
+    dir.file(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"1\"\n\n[tool.uv.sources]\nlib = { path = \"libs/lib\" }\n",
+    );
+    assert!(message(text).contains("path = \"libs/lib\""));
+    // Without uv.lock in the context the first run would resolve anew.
+    dir.file(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"1\"\n",
+    )
+    .file(".dockerignore", "uv.lock\n");
+    let m = message(&text.replace(" --frozen", ""));
+    assert!(
+        m.contains("uv.lock is not in the build context (.dockerignore excludes it)"),
+        "{m}"
+    );
+    // A .venv in the context would be copied over the installed one.
+    std::fs::remove_file(dir.0.join(".dockerignore")).unwrap();
+    dir.file(".venv/pyvenv.cfg", "home = /usr\n");
+    assert!(message(text).contains("holds .venv"));
 }

@@ -50,19 +50,45 @@ declare_rule! {
     ///
     /// Only the manifests that exist in the context (after .dockerignore) are copied, with the
     /// COPY's own flags (`--chown`, `--chmod`, `--link`) and destination. Commands after the
-    /// install in the same RUN move after the source COPY. The rule reports without fixing,
-    /// and says why, when the install needs the source: `pip install .` or `-e .`, a
-    /// requirements file that installs a local path, `poetry install` without `--no-root`,
-    /// `uv sync` without `--no-install-project`, package.json lifecycle scripts
+    /// install in the same RUN move after the source COPY.
+    ///
+    /// An install that also installs the project itself (`uv sync` without
+    /// `--no-install-project`, `poetry install` without `--no-root`) is split the way uv's and
+    /// poetry's Docker guides do it: it runs first with the flag that leaves the project out
+    /// (`deps_only_flag` in knowledge/manifests.toml), before the source COPY, and again as
+    /// written, with the RUN's flags (cache mounts), after it:
+    /// ```dockerfile
+    /// COPY pyproject.toml uv.lock ./
+    /// RUN uv sync --frozen --no-dev --no-install-project
+    /// COPY . .
+    /// RUN uv sync --frozen --no-dev
+    /// ```
+    /// pyproject.toml is read as TOML for what the first run would need from the source; what
+    /// only the project's own install reads (a version from a file, `[tool.hatch.version]
+    /// path`, or from git, setuptools_scm; the readme; the packages to include) does not
+    /// matter, as that install now runs after the source COPY.
+    ///
+    /// The rule reports without fixing, and says why, when the install needs the source:
+    /// `pip install .` or `-e .`, a requirements file that installs a local path, a uv
+    /// workspace (`[tool.uv.workspace]`), dependencies from local folders (`path =` in
+    /// `[tool.uv.sources]` or poetry's dependency tables, `develop = true`, `name @ file:`),
+    /// a local package index, `[project] dynamic` dependencies without `uv sync --frozen`
+    /// (uv builds the project to check its lock), the lock file (uv.lock, poetry.lock)
+    /// missing from the context when the project is installed too, a RUN that would run
+    /// something else twice after the project's install, package.json lifecycle scripts
     /// (`postinstall`, `prepare`, ...), local path dependencies (`file:`, go `replace ../x`),
     /// a Cargo manifest (it needs its targets), a RUN between the COPY and the install that
     /// may read the source, a manifest missing from the context, or a context that holds
-    /// what the install writes (`node_modules`), which the later COPY would copy over it.
+    /// what the install writes (`node_modules`, `.venv`), which the later COPY would copy
+    /// over it.
     ///
     /// ## Fix safety
     /// Unsafe. The image gets the same files when the install writes nothing the source
     /// also has; where it does (an `npm install` that rewrites package-lock.json), the copy
-    /// from the source now wins. Layering a rarely changed folder uses `COPY --exclude`,
+    /// from the source now wins. A split uv or poetry install installs the dependencies the
+    /// lock file names in the first run and the project in the second, which finds them in
+    /// place: the same environment as one run, as long as the first run reads nothing but
+    /// the copied manifests (the reports above). Layering a rarely changed folder uses `COPY --exclude`,
     /// which needs the Dockerfile frontend 1.19 or newer: the fix adds
     /// `# syntax=docker/dockerfile:1` when the file has no syntax line (and says so in its
     /// title), and only reports when the file pins an older frontend.
@@ -292,7 +318,8 @@ impl Rule for SplitCopy {
                     continue;
                 };
                 let rest = &stage.instructions[k + 1..];
-                match split(ctx, context, &copy, rest, workdir.as_deref()) {
+                let before = &stage.instructions[..k];
+                match split(ctx, context, &copy, before, rest, workdir.as_deref()) {
                     Some(diagnostic) => out.push(diagnostic),
                     None => out.extend(
                         system_packages_first(ctx, &copy, rest)
@@ -310,6 +337,7 @@ fn split(
     ctx: &CheckContext<'_>,
     context: &BuildContext,
     copy: &BroadCopy<'_>,
+    before: &[Instruction<'_>],
     rest: &[Instruction<'_>],
     workdir: Option<&str>,
 ) -> Option<Diagnostic> {
@@ -345,6 +373,14 @@ fn split(
                     }
                     continue;
                 }
+                if installs
+                    .iter()
+                    .all(|c| project_after_dependencies(knowledge, c, before))
+                {
+                    // The second half of a split already made: the dependencies were
+                    // installed alone before the source COPY.
+                    return None;
+                }
                 let script = script?;
                 return diagnose(ctx, context, copy, instruction, &script, workdir, blocker);
             }
@@ -354,6 +390,34 @@ fn split(
         }
     }
     None
+}
+
+/// Whether `command` installs the project too (its ecosystem has a `deps_only_flag` and
+/// the command none of the `needs_flags`) after a RUN in `before` installed the same
+/// ecosystem's dependencies alone (with one of the `needs_flags`).
+fn project_after_dependencies(
+    knowledge: &Knowledge,
+    command: &Command,
+    before: &[Instruction<'_>],
+) -> bool {
+    let Some(install) = recognize_install(knowledge, command) else {
+        return false;
+    };
+    let eco = install.ecosystem;
+    let deps_only = |c: &Command| eco.needs_flags.iter().any(|f| c.has_flag(f));
+    if eco.deps_only_flag.is_none() || deps_only(command) {
+        return false;
+    }
+    before
+        .iter()
+        .filter(|i| i.kind() == InstructionKind::Run)
+        .filter_map(|i| script_of(*i))
+        .any(|script| {
+            script.main_shell_commands().into_iter().any(|c| {
+                recognize_install(knowledge, c)
+                    .is_some_and(|i| std::ptr::eq(i.ecosystem, eco) && deps_only(c))
+            })
+        })
 }
 
 /// Whether a RUN only installs system packages by name (apt, apk, dnf, ...: the source-free
@@ -595,6 +659,8 @@ fn diagnose(
     };
     let mut paths: Vec<String> = Vec::new();
     let mut any_manifest = false;
+    // Installs that also install the project, each with the flag that leaves it out.
+    let mut project: Vec<(&Command, &str)> = Vec::new();
     for (command, _) in &commands[..=last] {
         let Some(install) = recognize_install(knowledge, command) else {
             continue;
@@ -617,8 +683,11 @@ fn diagnose(
                 || reads(context, &install, &copy.dest_abs),
                 |(_, r)| r.clone(),
             );
+        if let (Reads::ThenProject(_), Some(flag)) = (&read, &install.ecosystem.deps_only_flag) {
+            project.push((*command, flag.as_str()));
+        }
         match read {
-            Reads::Paths(p) => {
+            Reads::Paths(p) | Reads::ThenProject(p) => {
                 any_manifest = true;
                 for path in p {
                     if !paths.contains(&path) {
@@ -628,6 +697,43 @@ fn diagnose(
             }
             Reads::NoManifest => {}
             Reads::Source(why) | Reads::Missing(why) => return Some(report(copy, run, what, &why)),
+        }
+    }
+    // The installs of the project run again after the source COPY: from the first of them
+    // on, the RUN may hold only those and their managers' cache cleanups (anything else would
+    // run twice), and nothing before them may change the shell's state for the second run.
+    let is_project = |c: &Command| project.iter().any(|(p, _)| std::ptr::eq(*p, c));
+    let first_project = commands[..=last].iter().position(|(c, _)| is_project(c));
+    if let Some(first) = first_project {
+        if let Some((other, _)) = commands[first..=last]
+            .iter()
+            .find(|(c, _)| !is_project(c) && !managers.iter().any(|m| is_cleanup_command(m, c)))
+        {
+            return Some(report(
+                copy,
+                run,
+                what,
+                &format!(
+                    "the install of the project would run again after the source COPY, and \
+                     the RUN runs `{}` after it, which would then run twice",
+                    other.name_value().unwrap_or("a command")
+                ),
+            ));
+        }
+        if let Some((export, _)) = commands[..first]
+            .iter()
+            .find(|(c, _)| c.program().is_some_and(|p| p == "export"))
+        {
+            return Some(report(
+                copy,
+                run,
+                what,
+                &format!(
+                    "the install of the project would run again after the source COPY, \
+                     without the `{}` before it",
+                    script.slice(&export.span)
+                ),
+            ));
         }
     }
     if !any_manifest || paths.is_empty() {
@@ -675,18 +781,39 @@ fn diagnose(
         .collect();
     let run_indent = indent_of(text, run.range().start);
     let head_end = commands[last].0.span_with_heredocs().file.end;
-    let cut = if tail.is_empty() {
-        run.range().end
-    } else {
-        head_end
+    // Where the text after the source COPY starts: the project's installs, else the tail.
+    let again = first_project
+        .map(|i| &commands[i].0.span)
+        .or_else(|| tail.first().map(|(c, _)| &c.span))
+        .map(|span| span.file.start);
+    let cut = match (first_project, again) {
+        (Some(_), Some(start)) => start,
+        (None, Some(_)) => head_end,
+        _ => run.range().end,
     };
-    let mut moved = format!("{nl}{run_indent}{}", copy.instruction.text());
-    if let Some((first, _)) = tail.first() {
+    let mut moved = String::new();
+    if first_project.is_some() {
+        // The installs up to the cut run here for the dependencies alone.
+        let mut at = cut;
+        for (command, flag) in &project {
+            let end = command
+                .args
+                .last()
+                .or(command.name.as_ref())
+                .map_or(command.span.file.end, |w| w.span.file.end);
+            moved.push_str(&text[at..end]);
+            let _ = write!(moved, " {flag}");
+            at = end;
+        }
+        moved.push_str(&text[at..head_end]);
+    }
+    let _ = write!(moved, "{nl}{run_indent}{}", copy.instruction.text());
+    if let Some(start) = again {
         let mut line = run.keyword().to_string();
         for flag in run.flags() {
             let _ = write!(line, " {}", &text[flag.range.range()]);
         }
-        let _ = write!(line, " {}", &text[first.span.file.start..run.range().end]);
+        let _ = write!(line, " {}", &text[start..run.range().end]);
         let _ = write!(moved, "{nl}{run_indent}{line}");
     }
     moved.push_str(&text[run.range().end..run.line_range().end]);
@@ -712,26 +839,56 @@ fn diagnose(
         edits.push(Edit::insert(run.range().start, inserted));
     }
     let shown: Vec<String> = paths.clone();
+    let mut flags: Vec<String> = project.iter().map(|(_, f)| format!("`{f}`")).collect();
+    flags.dedup();
     let effect = DeclaredEffect {
         paths: vec![format!("{}/**", copy.dest_abs.trim_end_matches('/'))],
-        summary: "the source is copied after the install; where the install wrote a file the \
-                  source also has, the source's copy now wins"
-            .into(),
+        summary: if flags.is_empty() {
+            "the source is copied after the install; where the install wrote a file the \
+             source also has, the source's copy now wins"
+                .into()
+        } else {
+            format!(
+                "the dependencies are installed before the source is copied ({}), the project \
+                 after it by the install as written; where the install wrote a file the \
+                 source also has, the source's copy now wins",
+                and_list(&flags)
+            )
+        },
         ..DeclaredEffect::default()
     };
-    let title = format!(
-        "Copy {} before {what}, the rest of the source after it",
-        and_list(&shown)
-    );
+    let (title, advice) = if flags.is_empty() {
+        (
+            format!(
+                "Copy {} before {what}, the rest of the source after it",
+                and_list(&shown)
+            ),
+            format!("copy {} first", and_list(&shown)),
+        )
+    } else {
+        (
+            format!(
+                "Copy {} and install the dependencies alone ({}) before the source, \
+                 {what} after it",
+                and_list(&shown),
+                and_list(&flags)
+            ),
+            format!(
+                "copy {} first and install the dependencies alone with {}, then the project \
+                 after the source",
+                and_list(&shown),
+                and_list(&flags)
+            ),
+        )
+    };
     Some(Diagnostic::new(
         SplitCopy::META.name,
         copy.instruction.range(),
         format!(
             "`{}` copies the whole source before {what} (line {}): any source change reruns the \
-             install; copy {} first",
+             install; {advice}",
             copy.first_line(),
             line_of(file, run.range().start),
-            and_list(&shown),
         ),
     )
     .with_fix(Fix::unsafe_edit(title, edits, effect)))
