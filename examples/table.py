@@ -25,7 +25,10 @@ MODES = {
     "unsafe-single-stage": ["--unsafe-fixes", "--ignore", "multi-stage"],
 }
 # The single-stage mode only for the examples whose install reads manifests (split-copy).
-SINGLE_STAGE_EXAMPLES = {"python-web", "python-pipenv", "node-web", "node-api", "node-yarn", "node-pnpm", "go-api"}
+SINGLE_STAGE_EXAMPLES = {
+    "python-web", "python-uv", "python-poetry", "python-pipenv", "node-web", "node-api", "node-yarn",
+    "node-pnpm", "go-api",
+}
 
 
 def verify(example, mode):

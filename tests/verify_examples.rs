@@ -142,6 +142,8 @@ fn every_example_verifies_with_safe_and_unsafe_fixes() {
         let name = example.file_name().unwrap().to_string_lossy();
         if [
             "python-web",
+            "python-uv",
+            "python-poetry",
             "python-pipenv",
             "node-web",
             "node-api",

@@ -736,6 +736,20 @@ fn maven(context: &BuildContext, files: &ContextFiles) -> Result<Vec<String>, Re
     Ok(out)
 }
 
+/// Why the Node project in `context` is a workspace (its members get `node_modules` of
+/// their own), if it is: a `workspaces` field in package.json or a pnpm-workspace.yaml.
+pub fn node_workspace(context: &BuildContext) -> Option<&'static str> {
+    if context.kind("pnpm-workspace.yaml").is_some() {
+        return Some("the context has a pnpm-workspace.yaml");
+    }
+    let package = context.read_text("package.json")?;
+    let package: serde_json::Value = serde_json::from_str(&package).ok()?;
+    package
+        .get("workspaces")
+        .is_some()
+        .then_some("package.json declares workspaces")
+}
+
 /// Why the context's project is Yarn berry (2 and later), if it is: a `.yarnrc.yml`, a
 /// `packageManager` of yarn 2+, or a lock file in berry's format.
 pub fn yarn_berry(context: &BuildContext) -> Option<String> {

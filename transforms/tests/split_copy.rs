@@ -476,3 +476,42 @@ fn uv_sync_is_reported_when_the_first_run_could_need_the_source() {
     dir.file(".venv/pyvenv.cfg", "home = /usr\n");
     assert!(message(text).contains("holds .venv"));
 }
+
+/// split-stage-copy copies a pnpm project's node_modules on its own, but never a
+/// workspace's (npm, Yarn or pnpm): its members have node_modules of their own.
+#[test]
+fn split_stage_copy_takes_pnpm_and_leaves_workspaces_alone() {
+    let text = "FROM node:22 AS build\nWORKDIR /app\nCOPY package.json pnpm-lock.yaml ./\nRUN pnpm install --frozen-lockfile --prod\nCOPY . .\n\nFROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\nCMD [\"node\", \"index.js\"]\n";
+    let dir = Dir::new("ssc-pnpm");
+    dir.file(
+        "package.json",
+        r#"{"name":"notes","dependencies":{"express":"4.21.2"}}"#,
+    )
+    .file("pnpm-lock.yaml", "lockfileVersion: '9.0'\n")
+    .file("index.js", "require('express')\n");
+    let found = check("split-stage-copy", &dir.0, text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].fix.is_some());
+
+    let pnpm_workspace = Dir::new("ssc-pnpm-ws");
+    pnpm_workspace
+        .file(
+            "package.json",
+            r#"{"name":"mono","dependencies":{"express":"4.21.2"}}"#,
+        )
+        .file("pnpm-lock.yaml", "lockfileVersion: '9.0'\n")
+        .file("pnpm-workspace.yaml", "packages:\n  - 'packages/*'\n");
+    assert!(check("split-stage-copy", &pnpm_workspace.0, text).is_empty());
+
+    let npm_workspace = Dir::new("ssc-npm-ws");
+    npm_workspace
+        .file(
+            "package.json",
+            r#"{"name":"mono","workspaces":["packages/*"],"dependencies":{"express":"4.21.2"}}"#,
+        )
+        .file("package-lock.json", "{}");
+    let npm = text
+        .replace("pnpm-lock.yaml", "package-lock.json")
+        .replace("pnpm install --frozen-lockfile --prod", "npm ci --omit=dev");
+    assert!(check("split-stage-copy", &npm_workspace.0, &npm).is_empty());
+}

@@ -3,7 +3,7 @@ use std::fmt::Write as _;
 use dockopt_fix::{DeclaredEffect, Diagnostic, Edit, Fix};
 use dockopt_syntax::{Instruction, InstructionKind, Stage};
 
-use crate::manifest::{recognize_install, yarn_berry};
+use crate::manifest::{node_workspace, recognize_install, yarn_berry};
 use crate::paths::{absolute, indent_of};
 use crate::rules::script_of;
 use crate::{CheckContext, FixAvailability, Rule, RuleMeta, declare_rule};
@@ -166,6 +166,15 @@ fn lock_file_install<'k>(
         }
         if eco.name == "yarn" && ctx.build_context.is_none_or(|c| yarn_berry(c).is_some()) {
             return Err("the project may use Yarn berry".into());
+        }
+        // Workspace members get node_modules of their own, which the COPY of the root's
+        // would leave behind.
+        if eco.analysis == "node"
+            && let Some(why) = ctx
+                .build_context
+                .map_or(Some("no build context"), node_workspace)
+        {
+            return Err(format!("{why}: its members have their own {folder}"));
         }
         found = Some((eco, folder.to_string()));
     }
