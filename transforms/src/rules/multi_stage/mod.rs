@@ -354,7 +354,9 @@ fn plan(
 ) -> Plan<Planned> {
     let eco = ecosystem::of(ctx.knowledge, &facts.repository).ok_or_else(|| {
         format!(
-            "dockopt does not know what a {} build produces",
+            "dockopt does not know what a {} build produces (where its packages go, which \
+             system libraries they need at run time); write the runtime stage by hand and \
+             check it with `dockopt verify --against`",
             facts.repository
         )
     })?;
