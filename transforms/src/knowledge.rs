@@ -147,6 +147,10 @@ pub struct Ecosystem {
     pub exact: Vec<Vec<String>>,
     /// The folder an exact install always creates when the project has dependencies.
     pub installed: Option<String>,
+    /// ENV assignments (`NAME=value`), one of which the stage must have for the install to
+    /// create `installed` in the working folder (empty: it always does).
+    #[serde(default)]
+    pub installed_when: Vec<String>,
     /// Word sets of a command that removes the development-only packages from `installed`.
     #[serde(default)]
     pub prune: Vec<Vec<String>>,

@@ -229,6 +229,11 @@ fn whole_rule_set_converges_on_the_examples() {
                 "{out}"
             ),
             "node-api" => assert!(!out.contains("prune"), "{out}"),
+            // The in-project venv on its own, then the source from the context.
+            "python-poetry" => assert!(
+                out.contains("COPY --from=build /app/.venv /app/.venv\nCOPY . .\n"),
+                "{out}"
+            ),
             // pnpm stays in the build stage: the runtime runs node.
             "node-pnpm" => {
                 assert!(!out.contains("prune"), "{out}");

@@ -515,3 +515,31 @@ fn split_stage_copy_takes_pnpm_and_leaves_workspaces_alone() {
         .replace("pnpm install --frozen-lockfile --prod", "npm ci --omit=dev");
     assert!(check("split-stage-copy", &npm_workspace.0, &npm).is_empty());
 }
+
+/// split-stage-copy copies poetry's venv on its own only where the install surely made it
+/// in the working folder (in-project by ENV) from a lock in the context.
+#[test]
+fn split_stage_copy_takes_poetrys_in_project_venv_only() {
+    let text = "FROM python:3.12 AS build\nENV POETRY_VIRTUALENVS_IN_PROJECT=true\nRUN pip install poetry==1.8.5\nWORKDIR /app\nCOPY pyproject.toml poetry.lock ./\nRUN poetry install --only main --no-root\nCOPY . .\n\nFROM python:3.12-slim\nWORKDIR /app\nCOPY --from=build /app /app\nCMD [\"/app/.venv/bin/python\", \"app.py\"]\n";
+    let dir = Dir::new("ssc-poetry");
+    dir.file(
+        "pyproject.toml",
+        "[tool.poetry]\nname = \"a\"\nversion = \"0.1.0\"\npackage-mode = false\n\n[tool.poetry.dependencies]\npython = \"^3.11\"\nnum2words = \"0.5.14\"\n",
+    )
+    .file("poetry.lock", "# locked\n")
+    .file("app.py", "import num2words\n");
+    let found = check("split-stage-copy", &dir.0, text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    // The venv elsewhere (poetry's cache folder): nothing to copy from /app/.venv.
+    let cached = text.replace("ENV POETRY_VIRTUALENVS_IN_PROJECT=true\n", "");
+    assert!(check("split-stage-copy", &dir.0, &cached).is_empty());
+    // The project's own install after the manifests: not only the venv.
+    let rooted = text.replace(" --no-root", "");
+    assert!(check("split-stage-copy", &dir.0, &rooted).is_empty());
+    // No lock in the context: the install would write one.
+    let unlocked = Dir::new("ssc-poetry-nolock");
+    unlocked
+        .file("pyproject.toml", "[tool.poetry]\nname = \"a\"\n")
+        .file("app.py", "\n");
+    assert!(check("split-stage-copy", &unlocked.0, text).is_empty());
+}

@@ -6,6 +6,7 @@ use dockopt_syntax::{Instruction, InstructionKind, Stage};
 use crate::manifest::{node_workspace, recognize_install, yarn_berry};
 use crate::paths::{absolute, indent_of};
 use crate::rules::script_of;
+use crate::stage_state::stage_states;
 use crate::{CheckContext, FixAvailability, Rule, RuleMeta, declare_rule};
 
 mod prune_stage;
@@ -14,9 +15,10 @@ declare_rule! {
     /// ## What it does
     /// Finds a COPY of a build stage's whole working folder (`COPY --from=build /app /app`)
     /// where that stage ends with a lock-file install of dependencies (`npm ci`, `yarn
-    /// install --frozen-lockfile`) followed only by COPYs of the build context (`COPY . .`),
-    /// and copies instead the folder the install created (`node_modules`) from the stage,
-    /// then the same context files straight from the context.
+    /// install --frozen-lockfile`, `pnpm install --frozen-lockfile`, `poetry install
+    /// --no-root` into an in-project venv) followed only by COPYs of the build context
+    /// (`COPY . .`), and copies instead the folder the install created (`node_modules`,
+    /// `.venv`) from the stage, then the same context files straight from the context.
     ///
     /// When the stage builds after its source COPY and prunes the development-only
     /// packages at its end (`npm run build`, then `npm prune --omit=dev`: what
@@ -65,7 +67,10 @@ declare_rule! {
     /// and `--link` go on each new COPY. Only when the stage's last RUN is nothing but such
     /// installs, after it come only context COPYs into the folder (one of them of the whole
     /// context) and no WORKDIR, and the project has dependencies (an install of none may
-    /// create no folder, and the COPY would fail). Yarn berry projects are left alone.
+    /// create no folder, and the COPY would fail). Yarn berry projects and Node workspaces
+    /// (their members have `node_modules` of their own) are left alone; poetry only with
+    /// `POETRY_VIRTUALENVS_IN_PROJECT` set by ENV (`installed_when`) and poetry.lock in the
+    /// context (without it, `poetry install` writes one).
     ///
     /// The four-stage form is Unsafe for one more reason: the packages are pruned before
     /// the build instead of after it, so what the build writes into `node_modules` is not
@@ -175,6 +180,34 @@ fn lock_file_install<'k>(
                 .map_or(Some("no build context"), node_workspace)
         {
             return Err(format!("{why}: its members have their own {folder}"));
+        }
+        // An install with no dependencies may create no node_modules (the COPY would fail).
+        if eco.analysis == "node" && !has_dependencies(ctx) {
+            return Err("package.json lists no dependencies".into());
+        }
+        // The folder is the install's only when the stage's ENV puts it there (poetry's
+        // in-project venv) and the lock it installs from is in the context.
+        if !eco.installed_when.is_empty() {
+            let state = &stage_states(ctx.file)[run.index()];
+            let set = eco.installed_when.iter().any(|assignment| {
+                assignment
+                    .split_once('=')
+                    .is_some_and(|(name, value)| state.var(name) == Some(value))
+            });
+            if !set {
+                return Err(format!(
+                    "the install puts {folder} in the working folder only with {} set by ENV",
+                    eco.installed_when.join(" or ")
+                ));
+            }
+        }
+        if let Some(lock) = &eco.deps_only_lock
+            && !ctx
+                .build_context
+                .and_then(|c| c.files())
+                .is_some_and(|files| files.contains(lock))
+        {
+            return Err(format!("{lock} is not in the build context"));
         }
         found = Some((eco, folder.to_string()));
     }
@@ -296,7 +329,7 @@ impl Rule for SplitStageCopy {
                         _ => other_flag = true,
                     }
                 }
-                if other_flag || ctx.build_context.is_none() || !has_dependencies(ctx) {
+                if other_flag || ctx.build_context.is_none() {
                     continue;
                 }
                 let mut flag_text = String::new();
