@@ -157,6 +157,9 @@ pub struct Ecosystem {
     /// The subcommands that run a script of the manifest (`npm run build`).
     #[serde(default)]
     pub runs_script: Vec<String>,
+    /// Prefixes of the scripts the manager runs around a script (`pre`build, `post`build).
+    #[serde(default)]
+    pub script_hooks: Vec<String>,
     /// Words that, in a build command or a manifest script it runs, mean the build writes
     /// into `installed` what the application needs at run time.
     #[serde(default)]

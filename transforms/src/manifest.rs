@@ -736,15 +736,18 @@ fn maven(context: &BuildContext, files: &ContextFiles) -> Result<Vec<String>, Re
     Ok(out)
 }
 
+/// The context's package.json, parsed; `None` when it is missing or not JSON.
+pub fn package_json(context: &BuildContext) -> Option<serde_json::Value> {
+    serde_json::from_str(&context.read_text("package.json")?).ok()
+}
+
 /// Why the Node project in `context` is a workspace (its members get `node_modules` of
 /// their own), if it is: a `workspaces` field in package.json or a pnpm-workspace.yaml.
 pub fn node_workspace(context: &BuildContext) -> Option<&'static str> {
     if context.kind("pnpm-workspace.yaml").is_some() {
         return Some("the context has a pnpm-workspace.yaml");
     }
-    let package = context.read_text("package.json")?;
-    let package: serde_json::Value = serde_json::from_str(&package).ok()?;
-    package
+    package_json(context)?
         .get("workspaces")
         .is_some()
         .then_some("package.json declares workspaces")
@@ -756,10 +759,8 @@ pub fn yarn_berry(context: &BuildContext) -> Option<String> {
     if context.read_text(".yarnrc.yml").is_some() {
         return Some(".yarnrc.yml".into());
     }
-    let manager = context
-        .read_text("package.json")
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|p| p.get("packageManager")?.as_str().map(String::from));
+    let manager =
+        package_json(context).and_then(|p| p.get("packageManager")?.as_str().map(String::from));
     if let Some(m) = manager
         && let Some(version) = m.strip_prefix("yarn@")
         && !version.starts_with("1.")

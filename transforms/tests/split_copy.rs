@@ -543,3 +543,98 @@ fn split_stage_copy_takes_poetrys_in_project_venv_only() {
         .file("app.py", "\n");
     assert!(check("split-stage-copy", &unlocked.0, text).is_empty());
 }
+
+/// A TypeScript API whose build stage installs, builds and prunes (multi-stage's npm shape).
+fn ts_api(dir: &Dir, scripts: &str) {
+    dir.file(
+        "package.json",
+        &format!(
+            r#"{{"name":"ledger","scripts":{{{scripts}}},"dependencies":{{"express":"4.21.2","@prisma/client":"5.22.0"}},"devDependencies":{{"typescript":"5.7.2","prisma":"5.22.0"}}}}"#
+        ),
+    )
+    .file("package-lock.json", "{}")
+    .file("pnpm-lock.yaml", "lockfileVersion: '9.0'\n")
+    .file("src/server.ts", "import express from 'express'\n")
+    .file("prisma/schema.prisma", "generator client { provider = \"prisma-client-js\" }\n");
+}
+
+const TS_API: &str = "FROM node:22 AS build\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY . .\nRUN npm run build\nRUN npm prune --omit=dev\n\nFROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\nCMD [\"node\", \"dist/server.js\"]\n";
+
+/// The four-stage form prunes before the build, so a build that writes into node_modules
+/// (a generated Prisma client) must be seen however deep its scripts hide it, for pnpm as
+/// for npm; and stages named by number would shift under the added ones.
+#[test]
+fn four_stage_form_reads_every_script_the_build_reaches() {
+    let plain = Dir::new("ssc4-plain");
+    ts_api(&plain, r#""build":"tsc -p tsconfig.json""#);
+    assert_eq!(check("split-stage-copy", &plain.0, TS_API).len(), 1);
+
+    for (label, scripts) in [
+        (
+            "nested",
+            r#""build":"npm run generate && tsc","generate":"prisma generate""#,
+        ),
+        (
+            "deeper",
+            r#""build":"npm run compile","compile":"npm run db:client && tsc","db:client":"prisma generate""#,
+        ),
+        (
+            "hook",
+            r#""prebuild":"npm run gen","build":"tsc","gen":"prisma generate""#,
+        ),
+        (
+            "run-all",
+            r#""build":"run-s build:*","build:db":"prisma generate","build:ts":"tsc""#,
+        ),
+        (
+            "concurrently",
+            r#""build":"concurrently npm:gen npm:ts","gen":"prisma generate","ts":"tsc""#,
+        ),
+    ] {
+        let dir = Dir::new(&format!("ssc4-{label}"));
+        ts_api(&dir, scripts);
+        assert!(
+            check("split-stage-copy", &dir.0, TS_API).is_empty(),
+            "{label}: the build reaches prisma generate"
+        );
+    }
+    // Scripts that name each other in a loop end.
+    let looped = Dir::new("ssc4-loop");
+    ts_api(
+        &looped,
+        r#""build":"npm run a","a":"npm run b","b":"npm run a && tsc""#,
+    );
+    assert_eq!(check("split-stage-copy", &looped.0, TS_API).len(), 1);
+
+    // pnpm: `pnpm build` runs the script without `run`.
+    let pnpm = TS_API
+        .replace("package-lock.json", "pnpm-lock.yaml")
+        .replace("npm ci", "pnpm install --frozen-lockfile")
+        .replace("npm run build", "pnpm build")
+        .replace("npm prune --omit=dev", "pnpm prune --prod");
+    assert_eq!(check("split-stage-copy", &plain.0, &pnpm).len(), 1);
+    let nested = Dir::new("ssc4-pnpm-nested");
+    ts_api(
+        &nested,
+        r#""build":"pnpm generate && tsc","generate":"prisma generate""#,
+    );
+    assert!(check("split-stage-copy", &nested.0, &pnpm).is_empty());
+    let direct = pnpm.replace("pnpm build", "pnpm exec prisma generate && pnpm build");
+    assert!(check("split-stage-copy", &plain.0, &direct).is_empty());
+
+    // A script named by a variable cannot be read.
+    let unnamed = TS_API.replace("npm run build", "npm run \"$TARGET\"");
+    assert!(check("split-stage-copy", &plain.0, &unnamed).is_empty());
+
+    // A stage named by its number: stage 0 would become `base`.
+    let numbered = TS_API.replace(
+        "CMD [\"node\"",
+        "COPY --from=0 /app/package.json /app/package.json\nCMD [\"node\"",
+    );
+    assert!(check("split-stage-copy", &plain.0, &numbered).is_empty());
+    let mounted = TS_API.replace(
+        "WORKDIR /app\nCOPY --from=build",
+        "WORKDIR /app\nRUN --mount=type=bind,from=0,source=/app,target=/x true\nCOPY --from=build",
+    );
+    assert!(check("split-stage-copy", &plain.0, &mounted).is_empty());
+}

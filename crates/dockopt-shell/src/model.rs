@@ -444,6 +444,15 @@ impl Command {
             .any(|a| a.matches_flag(flag))
     }
 
+    /// Whether every one of `words` is a flag ([`Command::has_flag`]) or a positional
+    /// argument of the command: `["prune", "--omit=dev"]` for `npm prune --omit=dev`.
+    pub fn has_all<S: AsRef<str>>(&self, words: &[S]) -> bool {
+        words.iter().all(|w| {
+            let w = w.as_ref();
+            self.has_flag(w) || self.positionals().any(|p| p.value() == Some(w))
+        })
+    }
+
     /// The arguments that are not flags (everything after a literal `--` counts as
     /// positional). Option values given as separate words (`-o value`) are not told apart.
     pub fn positionals(&self) -> impl Iterator<Item = &Word> {

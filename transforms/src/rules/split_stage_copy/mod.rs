@@ -3,7 +3,7 @@ use std::fmt::Write as _;
 use dockopt_fix::{DeclaredEffect, Diagnostic, Edit, Fix};
 use dockopt_syntax::{Instruction, InstructionKind, Stage};
 
-use crate::manifest::{node_workspace, recognize_install, yarn_berry};
+use crate::manifest::{node_workspace, package_json, recognize_install, yarn_berry};
 use crate::paths::{absolute, indent_of};
 use crate::rules::script_of;
 use crate::stage_state::stage_states;
@@ -153,11 +153,7 @@ fn lock_file_install<'k>(
         let install = recognize_install(ctx.knowledge, command)
             .ok_or("the RUN does more than install dependencies")?;
         let eco = install.ecosystem;
-        let exact = eco.exact.iter().any(|words| {
-            words
-                .iter()
-                .all(|w| command.has_flag(w) || command.positionals().any(|p| p.value() == Some(w)))
-        });
+        let exact = eco.exact.iter().any(|words| command.has_all(words));
         let folder = eco
             .installed
             .as_deref()
@@ -260,11 +256,7 @@ fn stage_end<'a>(ctx: &CheckContext<'_>, stage: &Stage<'a>) -> Result<StageEnd<'
 
 /// Whether the project in the context has dependencies to install (package.json).
 fn has_dependencies(ctx: &CheckContext<'_>) -> bool {
-    let Some(package) = ctx
-        .build_context
-        .and_then(|c| c.read_text("package.json"))
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-    else {
+    let Some(package) = ctx.build_context.and_then(package_json) else {
         return false;
     };
     ["dependencies", "devDependencies", "optionalDependencies"]

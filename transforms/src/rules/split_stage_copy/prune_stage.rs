@@ -22,7 +22,7 @@ use dockopt_syntax::{Instruction, InstructionKind, Stage};
 use super::{copies_whole_context, lock_file_install, plain_context_copy};
 use crate::CheckContext;
 use crate::knowledge::Ecosystem;
-use crate::manifest::{glob_component, written_present};
+use crate::manifest::{glob_component, package_json, written_present};
 use crate::paths::indent_of;
 use crate::rules::script_of;
 
@@ -290,11 +290,7 @@ fn is_prune(ecosystem: &Ecosystem, run: Instruction<'_>) -> bool {
     };
     run.flags().next().is_none()
         && command.program() == Some(ecosystem.manager.as_str())
-        && ecosystem.prune.iter().any(|words| {
-            words
-                .iter()
-                .all(|w| command.has_flag(w) || command.positionals().any(|p| p.value() == Some(w)))
-        })
+        && ecosystem.prune.iter().any(|words| command.has_all(words))
 }
 
 /// A build RUN the bind mount serves: it installs nothing, mounts nothing over the
@@ -313,25 +309,26 @@ fn check_build(
     if run.flags().any(|f| f.text.contains(installed)) {
         return Err(format!("the RUN at line {at} mounts over {installed}"));
     }
-    let mut texts = vec![run.args_text().to_string()];
     for command in script.commands() {
         if crate::manifest::recognize_install(ctx.knowledge, command).is_some()
             || is_prune_command(ecosystem, command)
         {
             return Err(format!("the RUN at line {at} installs or prunes"));
         }
-        let mut positionals = command.positionals().filter_map(|w| w.value());
+        let mut positionals = command.positionals().map(|w| w.value());
         if command.program() == Some(ecosystem.manager.as_str())
             && positionals
                 .next()
+                .flatten()
                 .is_some_and(|sub| ecosystem.runs_script.iter().any(|s| s == sub))
+            && positionals.next().flatten().is_none()
         {
-            let script_name = positionals.next().ok_or(format!(
+            return Err(format!(
                 "the RUN at line {at} runs a script dockopt cannot name"
-            ))?;
-            texts.extend(manifest_scripts(ctx, script_name)?);
+            ));
         }
     }
+    let texts = with_scripts_named(ctx, ecosystem, run.args_text())?;
     for text in &texts {
         let lower = text.to_ascii_lowercase();
         if let Some(word) = ecosystem
@@ -348,39 +345,83 @@ fn check_build(
     Ok(())
 }
 
+/// A command of the manager whose subcommand starts one of its prunes (`npm prune`).
 fn is_prune_command(ecosystem: &Ecosystem, command: &dockopt_shell::Command) -> bool {
+    let subcommand = command.positionals().next().and_then(|p| p.value());
     command.program() == Some(ecosystem.manager.as_str())
-        && command
-            .positionals()
-            .next()
-            .is_some_and(|p| p.value() == Some("prune"))
+        && ecosystem
+            .prune
+            .iter()
+            .any(|words| words.first().map(String::as_str) == subcommand && subcommand.is_some())
 }
 
-/// The texts of package.json's script `name` and its `pre`/`post` scripts.
-fn manifest_scripts(ctx: &CheckContext<'_>, name: &str) -> Result<Vec<String>, String> {
+/// How many package.json scripts [`with_scripts_named`] reads at most: a build that
+/// names more is left alone.
+const MAX_SCRIPTS: usize = 64;
+
+/// `text` and the text of every package.json script it names, and of every script those
+/// name in turn, each with its hooks (`prebuild`, `postbuild`). A word names a script when
+/// it is the script's name, ends with `:` and the name (`npm:generate` in concurrently's
+/// form), or is a glob that matches it (`build:*` for npm-run-all). Over-reading only
+/// leaves more stages alone.
+fn with_scripts_named(
+    ctx: &CheckContext<'_>,
+    ecosystem: &Ecosystem,
+    text: &str,
+) -> Result<Vec<String>, String> {
     let package = ctx
         .build_context
-        .and_then(|c| c.read_text("package.json"))
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(package_json)
         .ok_or("package.json cannot be read")?;
-    let scripts = package.get("scripts").and_then(|s| s.as_object());
-    let script = |key: &str| {
-        scripts
-            .and_then(|s| s.get(key))
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    let main = script(name).ok_or(format!("package.json has no script `{name}`"))?;
-    let mut texts = vec![main];
-    texts.extend(script(&format!("pre{name}")));
-    texts.extend(script(&format!("post{name}")));
+    let scripts = package
+        .get("scripts")
+        .and_then(|s| s.as_object())
+        .map(|s| {
+            s.iter()
+                .filter_map(|(name, v)| Some((name.as_str(), v.as_str()?)))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let mut texts = vec![text.to_string()];
+    let mut reached: Vec<&str> = Vec::new();
+    let mut next = 0;
+    while next < texts.len() {
+        let current = texts[next].clone();
+        next += 1;
+        for word in current.split(|c: char| c.is_whitespace() || "'\"`;&|()<>=$,".contains(c)) {
+            for &(name, _) in &scripts {
+                let named = word == name
+                    || word.strip_suffix(name).is_some_and(|p| p.ends_with(':'))
+                    || (word.contains('*') && glob_component(word, name));
+                if !named || reached.contains(&name) {
+                    continue;
+                }
+                for hook in
+                    std::iter::once("").chain(ecosystem.script_hooks.iter().map(String::as_str))
+                {
+                    let key = format!("{hook}{name}");
+                    if let Some(&(_, body)) = scripts.iter().find(|(n, _)| *n == key) {
+                        texts.push(body.to_string());
+                    }
+                }
+                reached.push(name);
+                if reached.len() > MAX_SCRIPTS {
+                    return Err(format!(
+                        "the build runs more than {MAX_SCRIPTS} package.json scripts"
+                    ));
+                }
+            }
+        }
+    }
     Ok(texts)
 }
 
 /// Fails unless `copy` is the only thing that uses the stage `name`: no other `--from`, no
-/// mount from it, no stage built on it.
+/// mount from it, no stage built on it; and unless no stage is named by its number
+/// (`--from=0`), which the stages the fix adds would shift.
 fn only_reference(stages: &[Stage<'_>], name: &str, copy: Instruction<'_>) -> Result<(), String> {
-    let names = |value: &str| value.eq_ignore_ascii_case(name);
+    let names =
+        |value: &str| value.eq_ignore_ascii_case(name) || value.bytes().all(|b| b.is_ascii_digit());
     for stage in stages {
         if stage.base().is_some_and(names) {
             return Err(format!("another stage is built on `{name}`"));
@@ -399,7 +440,9 @@ fn only_reference(stages: &[Stage<'_>], name: &str, copy: Instruction<'_>) -> Re
             });
             if uses {
                 let line = instruction.file().line_col(instruction.range().start).line;
-                return Err(format!("line {line} also uses the stage `{name}`"));
+                return Err(format!(
+                    "line {line} also uses the stage `{name}`, or a stage by its number"
+                ));
             }
         }
     }
