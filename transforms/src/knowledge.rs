@@ -1,5 +1,6 @@
 //! Facts the rules read, from `knowledge/*.toml` (embedded at build time).
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -140,6 +141,16 @@ pub struct Ecosystem {
     /// Flags with which the install reads other files than the manifests.
     #[serde(default)]
     pub source_flags: Vec<String>,
+    /// Flags whose value is a place the install reads packages or settings from: a URL or
+    /// a path (see manifests.toml).
+    #[serde(default)]
+    pub location_flags: Vec<String>,
+    /// Variables whose value lists such places.
+    #[serde(default)]
+    pub location_env: Vec<String>,
+    /// Context files (TOML) and the dotted paths in them that hold such places.
+    #[serde(default)]
+    pub location_keys: BTreeMap<String, Vec<String>>,
     /// What the `pyproject` analysis reads in pyproject.toml.
     pub pyproject: Option<PyprojectFacts>,
     /// Word sets that make the install a lock-file install (see manifests.toml).
@@ -192,9 +203,6 @@ pub struct PyprojectFacts {
     /// Lists of PEP 508 requirement strings.
     #[serde(default)]
     pub requirements: Vec<String>,
-    /// Index and find-links URLs.
-    #[serde(default)]
-    pub urls: Vec<String>,
     /// `[project] dynamic` fields the install checks its lock without building the project;
     /// `None` when the install never builds the project to check its lock.
     pub static_dynamic: Option<Vec<String>>,

@@ -10,6 +10,7 @@ mod context;
 pub mod image;
 mod knowledge;
 pub mod manifest;
+mod manifest_location;
 mod manifest_pyproject;
 mod options;
 pub mod package;

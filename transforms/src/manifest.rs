@@ -3,6 +3,8 @@
 //! does the reading the data cannot: requirement includes, workspace members, lifecycle
 //! scripts and local path dependencies.
 
+use std::collections::BTreeMap;
+
 use dockopt_shell::Command;
 
 use crate::knowledge::Ecosystem;
@@ -177,8 +179,14 @@ pub fn written_present(files: &ContextFiles, ecosystem: &Ecosystem) -> Option<St
 }
 
 /// What `install` reads from the context; it runs in `dest`, the absolute folder the
-/// context is copied to (absolute paths in its arguments are read against it).
-pub fn reads(context: &BuildContext, install: &Install<'_, '_>, dest: &str) -> Reads {
+/// context is copied to (absolute paths in its arguments are read against it), with the
+/// stage's variables `env` (ENV and ARG; `None` for a value that is not literal).
+pub fn reads(
+    context: &BuildContext,
+    install: &Install<'_, '_>,
+    dest: &str,
+    env: &BTreeMap<String, Option<String>>,
+) -> Reads {
     let Some(files) = context.files() else {
         return Reads::Missing("the build context cannot be read".into());
     };
@@ -256,7 +264,12 @@ pub fn reads(context: &BuildContext, install: &Install<'_, '_>, dest: &str) -> R
                 }
             }
             if no_manifest {
-                Reads::NoManifest
+                return Reads::NoManifest;
+            }
+            if let Err(reads) =
+                crate::manifest_location::check(context, eco, command, &name(), env, dest, &paths)
+            {
+                reads
             } else if project_too {
                 Reads::ThenProject(paths)
             } else {

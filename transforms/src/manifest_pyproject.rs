@@ -1,10 +1,11 @@
 //! The `pyproject` analysis of manifests.toml (uv and poetry): pyproject.toml read as TOML
 //! for what makes an install of the dependencies read the project's source: a workspace,
-//! dependencies from local folders (sources with `path`, `name @ file:...`), local package
-//! indexes, and `[project] dynamic` dependencies that the tool builds the project to learn
-//! when it checks its lock. What only the project's own install reads (a version from a
-//! file or from git, the readme, the packages to include) is not looked at: split-copy runs
-//! that install after the source COPY.
+//! dependencies from local folders (sources with `path`, `name @ file:...`), and `[project]
+//! dynamic` dependencies that the tool builds the project to learn when it checks its lock.
+//! (Local package indexes are the ecosystem's `location_keys`, see manifest_location.rs.)
+//! What only the project's own install reads (a version from a file or from git, the
+//! readme, the packages to include) is not looked at: split-copy runs that install after
+//! the source COPY.
 
 use dockopt_shell::Command;
 
@@ -85,24 +86,6 @@ fn check_doc(doc: &toml::Table, facts: &PyprojectFacts, command: &Command) -> Re
             }
         }
     }
-    for path in &facts.urls {
-        for value in values_at(&root, path) {
-            let urls: Vec<&str> = match value {
-                toml::Value::String(s) => vec![s.as_str()],
-                toml::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
-                _ => Vec::new(),
-            };
-            if let Some(url) = urls
-                .iter()
-                .find(|u| !u.contains("://") || u.starts_with("file:"))
-            {
-                return Err(Reads::Source(format!(
-                    "{PYPROJECT} reads packages from `{url}` ({path}), a local folder the \
-                     install of the dependencies may need"
-                )));
-            }
-        }
-    }
     if let Some(fine) = &facts.static_dynamic
         && !facts.lock_trusted.iter().any(|f| command.has_flag(f))
     {
@@ -125,7 +108,7 @@ fn check_doc(doc: &toml::Table, facts: &PyprojectFacts, command: &Command) -> Re
 
 /// The values at a dotted `path` (`tool.uv.sources`, `dependency-groups.*`, with `*` for
 /// every key of a table or element of an array).
-fn values_at<'v>(root: &'v toml::Value, path: &str) -> Vec<&'v toml::Value> {
+pub(crate) fn values_at<'v>(root: &'v toml::Value, path: &str) -> Vec<&'v toml::Value> {
     let mut current = vec![root];
     for key in path.split('.') {
         let mut next = Vec::new();
@@ -190,8 +173,6 @@ mod tests {
         assert!(run("uv", &git, "uv sync --frozen").is_ok());
         let file = "[dependency-groups]\ndev = [\"lib @ file:///app/lib\"]\n";
         assert!(why(run("uv", file, "uv sync")).contains("dependency-groups.*"));
-        let index = "[[tool.uv.index]]\nname = \"w\"\nurl = \"./wheels\"\nformat = \"flat\"\n";
-        assert!(why(run("uv", index, "uv sync")).contains("`./wheels`"));
         // A version read from a file matters to the project's install only.
         let hatch = format!("{plain}[tool.hatch.version]\npath = \"src/a/__init__.py\"\n");
         assert!(run("uv", &hatch, "uv sync").is_ok());

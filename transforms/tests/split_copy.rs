@@ -154,6 +154,43 @@ fn pip_follows_includes_and_refuses_local_installs() {
         &text.replace("-r requirements.txt", "."),
     );
     assert!(d[0].message.contains("local path"), "{}", d[0].message);
+
+    // Packages from a folder of the source, by the stage's variables or a file: URL.
+    dir.file("req/base.txt", "requests\n")
+        .write("wheels/acme_billing-1.4.0-py3-none-any.whl", b"PK\x03\x04");
+    let env = |line: &str| text.replace("COPY . .", &format!("{line}\nCOPY . ."));
+    let d = check("split-copy", &dir.0, &env("ENV PIP_FIND_LINKS=/srv/wheels"));
+    assert!(
+        d[0].message
+            .contains("reads wheels/ (`PIP_FIND_LINKS=/srv/wheels`)"),
+        "{}",
+        d[0].message
+    );
+    let d = check(
+        "split-copy",
+        &dir.0,
+        &text.replace("-r req", "--find-links file:///srv/wheels -r req"),
+    );
+    assert!(d[0].fix.is_none(), "{}", d[0].message);
+    let uv = text.replace("pip install", "uv pip install --system");
+    let d = check(
+        "split-copy",
+        &dir.0,
+        &env("ENV UV_FIND_LINKS=wheels").replace("pip install", "uv pip install --system"),
+    );
+    assert!(
+        d[0].message.contains("`UV_FIND_LINKS=wheels`"),
+        "{}",
+        d[0].message
+    );
+    assert!(
+        fixed(
+            &dir.0,
+            &env("ENV PIP_INDEX_URL=https://pypi.corp.example/simple")
+        )
+        .contains("RUN pip install -r requirements.txt\nCOPY . .\n")
+    );
+    assert!(check("split-copy", &dir.0, &uv)[0].fix.is_some());
 }
 
 #[test]
@@ -475,6 +512,214 @@ fn uv_sync_is_reported_when_the_first_run_could_need_the_source() {
     std::fs::remove_file(dir.0.join(".dockerignore")).unwrap();
     dir.file(".venv/pyvenv.cfg", "home = /usr\n");
     assert!(message(text).contains("holds .venv"));
+}
+
+/// The report of split-copy for `text`: one diagnostic, no fix.
+fn report_of(dir: &Path, text: &str) -> String {
+    let d = check("split-copy", dir, text);
+    assert_eq!(d.len(), 1, "{text}: {d:?}");
+    assert!(d[0].fix.is_none(), "{text}: {}", d[0].message);
+    d[0].message.clone()
+}
+
+/// A uv project that vendors a private wheel in wheels/: an install that reads packages
+/// from there would fail before the source COPY (checked on uv 0.13: "Failed to read
+/// `--find-links` directory"), so split-copy reports. A URL, or a place outside the copied
+/// source, keeps splitting.
+#[test]
+fn uv_sync_reading_a_folder_of_the_source_is_reported() {
+    let dir = Dir::new("uv-wheels");
+    uv_app(&dir);
+    dir.write("wheels/acme_billing-1.4.0-py3-none-any.whl", b"PK\x03\x04");
+    let base = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN uv sync --locked\n";
+    let with = |flags: &str| base.replace("--locked", &format!("--locked {flags}"));
+    for (flags, shown) in [
+        ("--find-links wheels", "`--find-links wheels`"),
+        ("--find-links=wheels", "`--find-links wheels`"),
+        ("--find-links=./wheels", "`--find-links ./wheels`"),
+        ("-f wheels", "`-f wheels`"),
+        ("-f /app/wheels", "`-f /app/wheels`"),
+        (
+            "--index-url file:///app/wheels",
+            "`--index-url file:///app/wheels`",
+        ),
+        ("-i wheels", "`-i wheels`"),
+        ("--extra-index-url ./wheels", "`--extra-index-url ./wheels`"),
+        ("--index vendored=./wheels", "`--index vendored=./wheels`"),
+        ("--default-index=wheels", "`--default-index wheels`"),
+    ] {
+        let m = report_of(&dir.0, &with(flags));
+        assert!(m.contains("reads wheels/"), "{flags}: {m}");
+        assert!(m.contains(shown), "{flags}: {m}");
+        assert!(
+            m.contains("copy wheels/ with the manifests"),
+            "{flags}: {m}"
+        );
+    }
+    // An install of the dependencies alone is no different: the manifests go first.
+    let m = report_of(&dir.0, &with("--no-install-project --find-links wheels"));
+    assert!(m.contains("reads wheels/"), "{m}");
+    // `--find-links .` reads the whole source.
+    assert!(report_of(&dir.0, &with("-f .")).contains("reads the whole source"));
+    // A value dockopt cannot read may be a folder of the source.
+    let m = report_of(&dir.0, &with("--find-links \"$WHEELS\""));
+    assert!(m.contains("from a variable"), "{m}");
+
+    // URLs keep splitting, with the flags in both runs.
+    let url = with(
+        "--find-links https://download.pytorch.org/whl/cpu --index corp=https://pypi.corp.example/simple",
+    );
+    assert_eq!(
+        fixed(&dir.0, &url),
+        "FROM python:3.12\nWORKDIR /app\nCOPY pyproject.toml uv.lock .python-version ./\nRUN uv sync --locked --find-links https://download.pytorch.org/whl/cpu --index corp=https://pypi.corp.example/simple --no-install-project\nCOPY . .\nRUN uv sync --locked --find-links https://download.pytorch.org/whl/cpu --index corp=https://pypi.corp.example/simple\n"
+    );
+    // So do places outside the copied source (there before the COPY as after it), and
+    // places the context does not have.
+    for flags in [
+        "--index-url file:///srv/pypi",
+        "-f /wheels",
+        "--find-links dist",
+    ] {
+        let out = fixed(&dir.0, &with(flags));
+        assert!(
+            out.contains(&format!(
+                "--no-install-project\nCOPY . .\nRUN uv sync --locked {flags}\n"
+            )),
+            "{flags}: {out}"
+        );
+    }
+    // A config file of the context that the manifests COPY takes is fine; another is read
+    // before the source COPY.
+    dir.file("uv.toml", "compile-bytecode = true\n")
+        .file("ci/uv-docker.toml", "compile-bytecode = true\n");
+    assert!(
+        fixed(&dir.0, &with("--config-file uv.toml")).contains("--no-install-project\nCOPY . .\n")
+    );
+    let m = report_of(&dir.0, &with("--config-file ci/uv-docker.toml"));
+    assert!(
+        m.contains("reads ci/uv-docker.toml (`--config-file ci/uv-docker.toml`)"),
+        "{m}"
+    );
+}
+
+#[test]
+fn uv_settings_of_the_context_and_the_stage_are_read() {
+    let dir = Dir::new("uv-wheel-settings");
+    uv_app(&dir);
+    dir.write("wheels/acme_billing-1.4.0-py3-none-any.whl", b"PK\x03\x04");
+    let text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN uv sync --locked\n";
+    // uv.toml (copied with the manifests, but not the folder it names).
+    dir.file("uv.toml", "find-links = [\"wheels\"]\n");
+    let m = report_of(&dir.0, text);
+    assert!(
+        m.contains("reads wheels/ (`wheels` in uv.toml, find-links)"),
+        "{m}"
+    );
+    dir.file(
+        "uv.toml",
+        "[[index]]\nname = \"vendored\"\nurl = \"./wheels\"\nformat = \"flat\"\n",
+    );
+    assert!(report_of(&dir.0, text).contains("`./wheels` in uv.toml, index.*.url"));
+    dir.file(
+        "uv.toml",
+        "index-url = \"https://pypi.corp.example/simple\"\n",
+    );
+    assert!(
+        fixed(&dir.0, text).contains("COPY pyproject.toml uv.lock .python-version uv.toml ./\n")
+    );
+    std::fs::remove_file(dir.0.join("uv.toml")).unwrap();
+    // pyproject.toml's [tool.uv].
+    let pyproject = std::fs::read_to_string(dir.0.join("pyproject.toml")).unwrap();
+    dir.file(
+        "pyproject.toml",
+        &format!("{pyproject}\n[tool.uv]\nfind-links = [\"./wheels\"]\n"),
+    );
+    assert!(report_of(&dir.0, text).contains("`./wheels` in pyproject.toml, tool.uv.find-links"));
+    dir.file("pyproject.toml", &pyproject);
+    // The lock: a package found through find-links is locked from that folder, and even
+    // `uv sync --frozen` reads it from there.
+    dir.file(
+        "uv.lock",
+        "version = 1\n\n[[package]]\nname = \"acme-billing\"\nversion = \"1.4.0\"\nsource = { registry = \"wheels\" }\nwheels = [\n    { path = \"acme_billing-1.4.0-py3-none-any.whl\" },\n]\n",
+    );
+    let m = report_of(&dir.0, &text.replace("--locked", "--frozen"));
+    assert!(
+        m.contains("reads wheels/ (`wheels` in uv.lock, package.*.source.registry)"),
+        "{m}"
+    );
+    dir.file("uv.lock", "version = 1\n");
+
+    // The stage's ENV and ARG, and assignments before the command.
+    let env = |line: &str| text.replace("COPY . .", &format!("{line}\nCOPY . ."));
+    let m = report_of(&dir.0, &env("ENV UV_FIND_LINKS=/app/wheels"));
+    assert!(
+        m.contains("reads wheels/ (`UV_FIND_LINKS=/app/wheels`)"),
+        "{m}"
+    );
+    let m = report_of(
+        &dir.0,
+        &env("ENV UV_INDEX=\"corp=https://pypi.corp.example/simple vendored=wheels\""),
+    );
+    assert!(m.contains("`UV_INDEX=vendored=wheels`"), "{m}");
+    assert!(report_of(&dir.0, &env("ARG UV_EXTRA_INDEX_URL=./wheels")).contains("reads wheels/"));
+    // An ARG without a default is set with --build-arg: unknown.
+    assert!(report_of(&dir.0, &env("ARG UV_INDEX_URL")).contains("from a variable"));
+    // Set before the COPY, or in the stage it is built FROM.
+    let m = report_of(
+        &dir.0,
+        "FROM python:3.12 AS base\nENV UV_FIND_LINKS=wheels\nFROM base\nWORKDIR /app\nCOPY . .\nRUN uv sync --locked\n",
+    );
+    assert!(m.contains("`UV_FIND_LINKS=wheels`"), "{m}");
+    let m = report_of(
+        &dir.0,
+        &text.replace("RUN uv", "RUN UV_FIND_LINKS=wheels uv"),
+    );
+    assert!(m.contains("`UV_FIND_LINKS=wheels`"), "{m}");
+    // The command's own assignment wins over the stage's.
+    let out = fixed(
+        &dir.0,
+        &env("ENV UV_FIND_LINKS=wheels")
+            .replace("RUN uv", "RUN UV_FIND_LINKS=https://wheels.example/ uv"),
+    );
+    assert!(out.contains("--no-install-project\nCOPY . .\n"), "{out}");
+    // A folder outside the copied source is there before the COPY as well.
+    let outside = "FROM python:3.12\nCOPY wheels /wheels\nENV UV_FIND_LINKS=/wheels\nWORKDIR /app\nCOPY . .\nRUN uv sync --locked\n";
+    assert!(fixed(&dir.0, outside).contains(
+        "COPY pyproject.toml uv.lock .python-version ./\nRUN uv sync --locked --no-install-project\nCOPY . .\nRUN uv sync --locked\n"
+    ));
+    // pip's variables mean nothing to uv.
+    assert!(
+        check("split-copy", &dir.0, &env("ENV PIP_FIND_LINKS=wheels"))[0]
+            .fix
+            .is_some()
+    );
+}
+
+#[test]
+fn poetry_sources_from_the_context_are_reported() {
+    let dir = Dir::new("poetry-wheels");
+    dir.file("pyproject.toml", "[tool.poetry]\nname = \"x\"\n\n[[tool.poetry.source]]\nname = \"vendored\"\nurl = \"wheels\"\npriority = \"explicit\"\n")
+        .file("poetry.lock", "")
+        .file("x/__init__.py", "")
+        .write("wheels/acme_billing-1.4.0-py3-none-any.whl", b"PK\x03\x04");
+    let text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN poetry install --only main\n";
+    let m = report_of(&dir.0, text);
+    assert!(
+        m.contains("reads wheels/ (`wheels` in pyproject.toml, tool.poetry.source.*.url)"),
+        "{m}"
+    );
+    dir.file("pyproject.toml", "[tool.poetry]\nname = \"x\"\n\n[[tool.poetry.source]]\nname = \"corp\"\nurl = \"https://pypi.corp.example/simple\"\n")
+        .file(
+            "poetry.lock",
+            "[[package]]\nname = \"acme-billing\"\nversion = \"1.4.0\"\n\n[package.source]\ntype = \"file\"\nurl = \"wheels/acme_billing-1.4.0-py3-none-any.whl\"\n",
+        );
+    let m = report_of(&dir.0, text);
+    assert!(
+        m.contains("reads wheels/acme_billing-1.4.0-py3-none-any.whl ("),
+        "{m}"
+    );
+    dir.file("poetry.lock", "");
+    assert!(fixed(&dir.0, text).contains("RUN poetry install --only main --no-root\nCOPY . .\n"));
 }
 
 /// split-stage-copy copies a pnpm project's node_modules on its own, but never a

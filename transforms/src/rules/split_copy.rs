@@ -9,6 +9,7 @@ use crate::manifest::{Reads, reads, recognize_install, written_present};
 use crate::package::recognize;
 use crate::paths::{absolute, indent_of};
 use crate::rules::{and_list, script_of};
+use crate::stage_state::stage_states;
 use crate::{
     BuildContext, CheckContext, EntryKind, FixAvailability, Knowledge, OptionKind, OptionMeta,
     Rule, RuleMeta, declare_rule,
@@ -72,7 +73,10 @@ declare_rule! {
     /// `pip install .` or `-e .`, a requirements file that installs a local path, a uv
     /// workspace (`[tool.uv.workspace]`), dependencies from local folders (`path =` in
     /// `[tool.uv.sources]` or poetry's dependency tables, `develop = true`, `name @ file:`),
-    /// a local package index, `[project] dynamic` dependencies without `uv sync --frozen`
+    /// packages read from a folder of the source that the manifests COPY leaves out (`uv
+    /// sync --find-links wheels`, a local `--index-url`, the same in the stage's `UV_*`
+    /// variables, uv.toml, pyproject.toml or the lock file; `location_*` in
+    /// knowledge/manifests.toml), `[project] dynamic` dependencies without `uv sync --frozen`
     /// (uv builds the project to check its lock), the lock file (uv.lock, poetry.lock)
     /// missing from the context when the project is installed too, a RUN that would run
     /// something else twice after the project's install, package.json lifecycle scripts
@@ -555,11 +559,12 @@ fn diagnose(
             .join(" ")
     );
     // What each install reads, once (it reads manifests from the context).
+    let env = &stage_states(ctx.file)[run.index()].env;
     let install_reads: Vec<(&Command, Reads)> = installs
         .iter()
         .filter_map(|c| {
             let install = recognize_install(knowledge, c)?;
-            Some((*c, reads(context, &install, &copy.dest_abs)))
+            Some((*c, reads(context, &install, &copy.dest_abs, env)))
         })
         .collect();
     // Installs of packages by name read no manifest: nothing to split.
@@ -680,7 +685,7 @@ fn diagnose(
             .iter()
             .find(|(c, _)| std::ptr::eq(*c, *command))
             .map_or_else(
-                || reads(context, &install, &copy.dest_abs),
+                || reads(context, &install, &copy.dest_abs, env),
                 |(_, r)| r.clone(),
             );
         if let (Reads::ThenProject(_), Some(flag)) = (&read, &install.ecosystem.deps_only_flag) {
