@@ -409,6 +409,22 @@ fn pnpm_workspace_patterns(text: &str) -> Vec<String> {
     out
 }
 
+/// The build context's package.json, when it is there and valid JSON.
+pub fn package_json(context: &BuildContext) -> Option<serde_json::Value> {
+    package_json_in(context, "")
+}
+
+/// The package.json of the build context's `folder` (`""`: the root), when it is there and
+/// valid JSON.
+pub fn package_json_in(context: &BuildContext, folder: &str) -> Option<serde_json::Value> {
+    let path = if folder.is_empty() {
+        "package.json".to_string()
+    } else {
+        format!("{}/package.json", folder.trim_end_matches('/'))
+    };
+    read_json(context, &path).ok()
+}
+
 fn read_json(context: &BuildContext, path: &str) -> Result<serde_json::Value, Reads> {
     let text = context
         .read_text(path)
@@ -747,11 +763,6 @@ fn maven(context: &BuildContext, files: &ContextFiles) -> Result<Vec<String>, Re
         }
     }
     Ok(out)
-}
-
-/// The context's package.json, parsed; `None` when it is missing or not JSON.
-pub fn package_json(context: &BuildContext) -> Option<serde_json::Value> {
-    serde_json::from_str(&context.read_text("package.json")?).ok()
 }
 
 /// Why the Node project in `context` is a workspace (its members get `node_modules` of

@@ -283,11 +283,100 @@ fn node_npm_scripts_must_not_need_dev_dependencies() {
     reported(
         &dir.0,
         "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD npm run dev\n",
-        "runs the npm script `dev`, which runs `nodemon`, not a production dependency",
+        "runs the npm script `dev`, which runs `nodemon`, and nodemon is a devDependency that \
+         `npm prune --omit=dev` at the end of the build stage would remove",
     );
     reported(
         &dir.0,
         "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"npx\", \"nodemon\", \"server.js\"]\n",
-        "runs `npx nodemon`, which is not a production dependency",
+        "runs `npx nodemon`, and nodemon is a devDependency",
     );
+}
+
+/// An Express + TypeScript API run with ts-node, a devDependency: the prune multi-stage
+/// would add removes it, so the rule reports; once the image compiles and runs node, it
+/// converts.
+#[test]
+fn express_typescript_api_run_by_ts_node_is_reported() {
+    let dir = Dir::new("ts-node-api");
+    dir.file(
+        "package.json",
+        r#"{
+  "name": "orders-api",
+  "version": "0.3.0",
+  "private": true,
+  "main": "dist/index.js",
+  "scripts": {
+    "build": "tsc -p tsconfig.json",
+    "start": "ts-node --transpile-only src/index.ts",
+    "start:prod": "node dist/index.js",
+    "dev": "nodemon --watch src --ext ts --exec ts-node src/index.ts"
+  },
+  "dependencies": {
+    "cors": "2.8.5",
+    "express": "4.21.2",
+    "zod": "3.24.1"
+  },
+  "devDependencies": {
+    "@types/cors": "2.8.17",
+    "@types/express": "4.17.21",
+    "@types/node": "20.17.10",
+    "nodemon": "3.1.9",
+    "ts-node": "10.9.2",
+    "typescript": "5.7.3"
+  }
+}
+"#,
+    )
+    .file(
+        "package-lock.json",
+        r#"{"name":"orders-api","version":"0.3.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"orders-api","version":"0.3.0"}}}"#,
+    )
+    .file(
+        "tsconfig.json",
+        r#"{"compilerOptions":{"target":"ES2022","module":"commonjs","outDir":"dist","rootDir":"src","strict":true,"esModuleInterop":true}}"#,
+    )
+    .file(".dockerignore", "node_modules\ndist\n.git\n")
+    .file(
+        "src/index.ts",
+        "import express from \"express\";\nimport cors from \"cors\";\nimport { orders } from \"./routes/orders\";\n\nconst app = express();\napp.use(cors());\napp.use(express.json());\napp.use(\"/orders\", orders);\napp.get(\"/healthz\", (_req, res) => res.send(\"ok\"));\napp.listen(Number(process.env.PORT ?? 3000));\n",
+    )
+    .file(
+        "src/routes/orders.ts",
+        "import { Router } from \"express\";\nimport { z } from \"zod\";\n\nexport const orders = Router();\nconst Order = z.object({ sku: z.string(), qty: z.number().int().positive() });\norders.post(\"/\", (req, res) => res.status(201).json(Order.parse(req.body)));\n",
+    );
+    let text = "FROM node:20\n\nWORKDIR /usr/src/app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY . .\n\nENV PORT=3000\nEXPOSE 3000\nCMD [\"./node_modules/.bin/ts-node\", \"src/index.ts\"]\n";
+    reported(
+        &dir.0,
+        text,
+        "the CMD at line 10 runs `./node_modules/.bin/ts-node`, and ts-node is a devDependency \
+         that `npm prune --omit=dev` at the end of the build stage would remove; move it to \
+         dependencies or start the app with node",
+    );
+    for cmd in [
+        "CMD [\"npm\", \"start\"]",
+        "CMD [\"node\", \"-r\", \"ts-node/register\", \"src/index.ts\"]",
+        "CMD npx ts-node src/index.ts",
+        "CMD [\"npm\", \"run\", \"dev\"]",
+    ] {
+        let text = text.replace(
+            "CMD [\"./node_modules/.bin/ts-node\", \"src/index.ts\"]",
+            cmd,
+        );
+        reported(
+            &dir.0,
+            &text,
+            "is a devDependency that `npm prune --omit=dev`",
+        );
+    }
+    // Compiled in the build stage and run with node: the runtime needs no devDependency.
+    let compiled = text
+        .replace("COPY . .\n", "COPY . .\nRUN npm run build\n")
+        .replace(
+            "CMD [\"./node_modules/.bin/ts-node\", \"src/index.ts\"]",
+            "CMD [\"npm\", \"run\", \"start:prod\"]",
+        );
+    assert!(fixed(&dir.0, &compiled).ends_with(
+        "RUN npm prune --omit=dev\n\nFROM node:20-slim\nENV PORT=3000\nWORKDIR /usr/src/app\nCOPY --from=build /usr/src/app /usr/src/app\nEXPOSE 3000\nCMD [\"npm\", \"run\", \"start:prod\"]\n"
+    ), "{}", fixed(&dir.0, &compiled));
 }

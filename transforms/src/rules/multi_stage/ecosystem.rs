@@ -52,7 +52,7 @@ pub(super) trait Ecosystem {
     fn artifacts(&self, a: &Analysis<'_>, runtime: &[(Instruction<'_>, bool)])
     -> Plan<Vec<String>>;
 
-    /// Checks a CMD or ENTRYPOINT that the runtime stage runs.
+    /// Checks a CMD, ENTRYPOINT or HEALTHCHECK that the runtime stage runs.
     fn check_command(&self, _a: &Analysis<'_>, _instruction: Instruction<'_>) -> Plan<()> {
         Ok(())
     }

@@ -235,6 +235,7 @@ pub(crate) struct NodeFacts {
     pub(crate) corepack_shims: Vec<String>,
     pub(crate) corepack: CorepackFacts,
     pub(crate) pnpm: PnpmFacts,
+    pub(crate) run: NodeRunFacts,
 }
 
 impl NodeFacts {
@@ -340,6 +341,29 @@ pub(crate) struct PoetryFacts {
     /// The variable (and key) that, false, installs into the system site-packages.
     pub(crate) create_env: String,
     pub(crate) create_key: String,
+}
+
+/// `[node.run]`: what the runtime stage runs with Node (see knowledge/multi-stage.toml).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NodeRunFacts {
+    pub(crate) node_programs: Vec<String>,
+    pub(crate) module_flags: Vec<String>,
+    pub(crate) options_env: String,
+    pub(crate) npx_programs: Vec<String>,
+    pub(crate) npm_exec: Vec<String>,
+    pub(crate) npx_package_flags: Vec<String>,
+    pub(crate) npx_call_flags: Vec<String>,
+    pub(crate) npx_flags: Vec<String>,
+    pub(crate) npm_run: Vec<String>,
+    pub(crate) npm_scripts: BTreeMap<String, Vec<String>>,
+    pub(crate) yarn_programs: Vec<String>,
+    pub(crate) yarn_run: Vec<String>,
+    pub(crate) script_hooks: Vec<String>,
+    pub(crate) script_programs: Vec<String>,
+    pub(crate) shells: Vec<String>,
+    pub(crate) wrappers: Vec<String>,
+    pub(crate) builtin_prefix: String,
 }
 
 /// `[node.corepack]`.

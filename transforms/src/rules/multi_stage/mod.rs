@@ -14,6 +14,7 @@ mod files;
 mod go;
 mod java;
 mod node;
+mod node_run;
 mod python;
 mod runtime;
 mod rust;
@@ -82,6 +83,10 @@ declare_rule! {
     ///   that keep packages outside the WORKDIR (`node-linker=pnp`, a `virtual-store-dir`
     ///   or `modules-dir` outside it, the global virtual store; from .npmrc, ENV or
     ///   flags), install scripts of the project itself, and no build context to read.
+    ///   Whatever package manager: a CMD, ENTRYPOINT or HEALTHCHECK that needs a
+    ///   devDependency (a `node_modules/.bin/X` or `node_modules/X/...` path, `node -r X`,
+    ///   `--import X`, `npx X`, or a package.json script `npm start`/`npm run X`/`yarn X`
+    ///   runs, followed into the scripts it runs) is reported: the runtime stage has none.
     /// - Python (pip): `RUN python -m venv /opt/venv` and `ENV PATH="/opt/venv/bin:$PATH"`
     ///   before the first pip install (above the COPY that feeds it), and on
     ///   `python:X-slim` the runtime libraries of the apt packages the build installed

@@ -7,7 +7,6 @@
 use dockopt_syntax::{Instruction, InstructionKind};
 
 use super::args::{Opt, literal, option_value, parse_args};
-use super::command::plain_words;
 use super::ecosystem::{Added, Additions, Call, Ecosystem};
 use super::facts::PnpmFacts;
 use super::scan::Scan;
@@ -158,8 +157,9 @@ impl Ecosystem for Node {
         Ok(vec![wd])
     }
 
+    /// What the runtime runs must not need a devDependency (node_run.rs).
     fn check_command(&self, a: &Analysis<'_>, instruction: Instruction<'_>) -> Plan<()> {
-        check_npm_scripts(a, instruction)
+        super::node_run::check_dev_dependencies(a, instruction, self.prune().as_deref())
     }
 
     /// pnpm, pnpx and corepack (and Yarn after `corepack enable`) are not in the runtime.
@@ -412,8 +412,7 @@ impl Node {
         // `pnpm NAME` runs the project's script NAME when pnpm has no such command.
         let script = call
             .build_context
-            .and_then(|c| c.read_text("package.json"))
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(crate::manifest::package_json)
             .is_some_and(|p| p.get("scripts").and_then(|s| s.get(sub)).is_some());
         if script && !sub.is_empty() {
             return Ok(());
@@ -521,10 +520,7 @@ impl Node {
                 ));
             }
         }
-        let package = context
-            .read_text("package.json")
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
-        let Some(package) = package else {
+        let Some(package) = crate::manifest::package_json(context) else {
             return Err(format!(
                 "the `pnpm install` at line {line} needs package.json, which the build context \
                  lacks or dockopt cannot read"
@@ -556,76 +552,4 @@ impl Node {
 fn user_name(value: &str) -> Option<String> {
     let name = value.split(':').next().unwrap_or(value).trim();
     (!matches!(name, "" | "root" | "0")).then(|| name.to_string())
-}
-
-/// Node: what `npm start` / `npm run X` / `npx X` runs must be a production dependency
-/// (or node itself): the runtime stage has no devDependencies.
-fn check_npm_scripts(a: &Analysis<'_>, instruction: Instruction<'_>) -> Plan<()> {
-    let line = a.line(instruction);
-    let keyword = instruction.keyword().to_uppercase();
-    let words: Vec<String> = match plain_words(instruction) {
-        Ok(words) => words,
-        Err(_) => return Ok(()),
-    };
-    let program = words.first().map_or("", |w| base_name(w));
-    let args: Vec<&str> = words.iter().skip(1).map(String::as_str).collect();
-    let (scripts, npx): (Vec<&str>, Option<&str>) = match (program, args.as_slice()) {
-        ("npm", ["start", ..]) => (vec!["prestart", "start", "poststart"], None),
-        ("npm", ["run" | "run-script", name, ..]) => (vec![name], None),
-        ("npm", ["test" | "t", ..]) => (vec!["test"], None),
-        ("npx", [name, ..]) => (Vec::new(), Some(name)),
-        _ => return Ok(()),
-    };
-    let Some(package) = a
-        .ctx
-        .build_context
-        .and_then(|c| c.read_text("package.json"))
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-    else {
-        return Err(format!(
-            "the {keyword} at line {line} runs `{program}`, and dockopt needs package.json from \
-             the build context to tell whether it needs devDependencies"
-        ));
-    };
-    let dependencies: Vec<&str> = package
-        .get("dependencies")
-        .and_then(|d| d.as_object())
-        .map(|d| d.keys().map(String::as_str).collect())
-        .unwrap_or_default();
-    let fine = |p: &str| {
-        matches!(p, "node" | "npm" | "npx" | "sh" | "exec" | "cd" | "env")
-            || a.knowledge().multi_stage.common.is_harmless(p)
-            || dependencies.contains(&p)
-    };
-    if let Some(name) = npx
-        && !fine(name)
-    {
-        return Err(format!(
-            "the {keyword} at line {line} runs `npx {name}`, which is not a production \
-             dependency; the runtime stage has no devDependencies"
-        ));
-    }
-    let script_texts = package.get("scripts").and_then(|s| s.as_object());
-    for name in scripts {
-        let Some(text) = script_texts
-            .and_then(|s| s.get(name))
-            .and_then(|t| t.as_str())
-        else {
-            continue;
-        };
-        let script = dockopt_shell::parse_text(text);
-        for command in script.commands() {
-            let Some(p) = command.program() else {
-                continue;
-            };
-            if !fine(p) {
-                return Err(format!(
-                    "the {keyword} at line {line} runs the npm script `{name}`, which runs \
-                     `{p}`, not a production dependency; the runtime stage has no \
-                     devDependencies"
-                ));
-            }
-        }
-    }
-    Ok(())
 }

@@ -94,9 +94,7 @@ pub(super) fn check_runtime_instructions(
                 } else {
                     check_shell_twin(a, instruction, packages)?;
                 }
-                if instruction.kind() != InstructionKind::Healthcheck {
-                    a.eco.check_command(a, instruction)?;
-                }
+                a.eco.check_command(a, instruction)?;
                 if !a.eco_facts().copies_workdir {
                     check_path_arguments(a, instruction, artifacts)?;
                 }

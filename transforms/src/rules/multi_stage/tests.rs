@@ -1578,3 +1578,270 @@ fn pnpm_reports_say_what_would_make_it_convertible() {
         "dockopt needs package.json, .npmrc and pnpm-workspace.yaml",
     );
 }
+
+const DEV_PACKAGE: &[u8] = br#"{
+  "name": "api",
+  "scripts": {
+    "start": "nodemon server.js",
+    "serve": "node server.js",
+    "dev": "npm run watch",
+    "watch": "cross-env NODE_ENV=development sh -c 'nodemon server.js'",
+    "prod": "npm run serve",
+    "prelaunch": "ts-node scripts/check.ts",
+    "launch": "node server.js",
+    "loop": "npm run loop"
+  },
+  "dependencies": { "express": "4.21.2", "cross-env": "7.0.3", "pino": "9.5.0" },
+  "devDependencies": {
+    "nodemon": "3.1.9", "ts-node": "10.9.2", "typescript": "5.7.3", "dotenv": "16.4.7",
+    "tsx": "4.19.2"
+  }
+}"#;
+const NPM_DEV: &str =
+    "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nEXPOSE 3000\nCMD node server.js\n";
+
+fn dev_context(extra: &[(&str, &[u8])]) -> Context {
+    let mut files = vec![
+        ("package.json", DEV_PACKAGE),
+        ("package-lock.json", b"{}".as_slice()),
+        (
+            "server.js",
+            b"require('express')().listen(3000);\n".as_slice(),
+        ),
+    ];
+    files.extend_from_slice(extra);
+    Context::new(&files)
+}
+
+/// The report for the Dockerfile `NPM_DEV` with `CMD node server.js` replaced.
+fn dev_report(ctx: &Context, run: &str) -> String {
+    let text = NPM_DEV.replace("CMD node server.js", run);
+    let (message, fixed) = ctx.fix(&text);
+    assert!(fixed.is_none(), "{text}: converted ({message})");
+    message
+}
+
+#[test]
+fn node_runtime_commands_that_need_dev_dependencies_report() {
+    let ctx = dev_context(&[]);
+    let prune = "a devDependency that `npm prune --omit=dev` at the end of the build stage \
+                 would remove; move it to dependencies or start the app with node";
+    for (run, why) in [
+        // Binaries of node_modules/.bin, by path.
+        (
+            "CMD [\"node_modules/.bin/nodemon\", \"server.js\"]",
+            "the CMD at line 6 runs `node_modules/.bin/nodemon`, and nodemon is ",
+        ),
+        (
+            "CMD [\"./node_modules/.bin/ts-node\", \"src/index.ts\"]",
+            "runs `./node_modules/.bin/ts-node`, and ts-node is ",
+        ),
+        (
+            "CMD /app/node_modules/.bin/nodemon server.js",
+            "runs `/app/node_modules/.bin/nodemon`, and nodemon is ",
+        ),
+        // Modules node loads first.
+        (
+            "CMD [\"node\", \"-r\", \"ts-node/register\", \"src/index.ts\"]",
+            "loads `ts-node/register` (`-r`), and ts-node is ",
+        ),
+        (
+            "CMD [\"node\", \"--require\", \"dotenv/config\", \"server.js\"]",
+            "loads `dotenv/config` (`--require`), and dotenv is ",
+        ),
+        (
+            "CMD node --require=dotenv/config server.js",
+            "loads `dotenv/config` (`--require`), and dotenv is ",
+        ),
+        (
+            "CMD [\"node\", \"--loader\", \"ts-node/esm\", \"src/index.ts\"]",
+            "loads `ts-node/esm` (`--loader`), and ts-node is ",
+        ),
+        (
+            "CMD [\"node\", \"--experimental-loader=ts-node/esm\", \"src/index.ts\"]",
+            "loads `ts-node/esm` (`--experimental-loader`), and ts-node is ",
+        ),
+        (
+            "CMD [\"node\", \"--import\", \"tsx\", \"src/index.ts\"]",
+            "loads `tsx` (`--import`), and tsx is ",
+        ),
+        (
+            "CMD node -r ./node_modules/dotenv/config server.js",
+            "runs `./node_modules/dotenv/config`, and dotenv is ",
+        ),
+        // node's options alone: the images' entrypoint runs node with them.
+        (
+            "CMD [\"-r\", \"ts-node/register\", \"src/index.ts\"]",
+            "loads `ts-node/register` (`-r`), and ts-node is ",
+        ),
+        // A package's file by path, in any argument.
+        (
+            "CMD [\"node\", \"node_modules/ts-node/dist/bin.js\", \"src/index.ts\"]",
+            "runs `node_modules/ts-node/dist/bin.js`, and ts-node is ",
+        ),
+        // npx and npm exec resolve from node_modules/.bin.
+        (
+            "CMD [\"npx\", \"nodemon\", \"server.js\"]",
+            "runs `npx nodemon`, and nodemon is ",
+        ),
+        (
+            "CMD npx --yes ts-node@10 src/index.ts",
+            "runs `npx ts-node@10`, and ts-node is ",
+        ),
+        (
+            "CMD [\"npm\", \"exec\", \"--\", \"nodemon\", \"server.js\"]",
+            "runs `npx nodemon`, and nodemon is ",
+        ),
+        // Scripts: their programs, the scripts they run, and pre/post scripts.
+        (
+            "CMD npm start",
+            "runs the npm script `start`, which runs `nodemon`, and nodemon is ",
+        ),
+        (
+            "CMD [\"npm\", \"run\", \"dev\"]",
+            "runs the npm script `dev`, which runs the npm script `watch`, which runs `nodemon`, and nodemon is ",
+        ),
+        (
+            "CMD npm run launch",
+            "runs the npm script `prelaunch`, which runs `ts-node`, and ts-node is ",
+        ),
+        // Shells, HEALTHCHECK, ENTRYPOINT with CMD, NODE_OPTIONS.
+        (
+            "CMD [\"sh\", \"-c\", \"exec node -r ts-node/register src/index.ts\"]",
+            "loads `ts-node/register` (`-r`), and ts-node is ",
+        ),
+        (
+            "CMD node server.js\nHEALTHCHECK CMD node_modules/.bin/ts-node scripts/health.ts",
+            "the HEALTHCHECK at line 7 runs `node_modules/.bin/ts-node`, and ts-node is ",
+        ),
+        (
+            "HEALTHCHECK CMD [\"npx\", \"ts-node\", \"scripts/health.ts\"]\nCMD node server.js",
+            "the HEALTHCHECK at line 6 runs `npx ts-node`, and ts-node is ",
+        ),
+        (
+            "ENTRYPOINT [\"node\"]\nCMD [\"-r\", \"dotenv/config\", \"server.js\"]",
+            "loads `dotenv/config` (`-r`), and dotenv is ",
+        ),
+        (
+            "ENTRYPOINT [\"npm\", \"run\"]\nCMD [\"start\"]",
+            "runs the npm script `start`, which runs `nodemon`, and nodemon is ",
+        ),
+        (
+            "ENV NODE_OPTIONS=\"--require ts-node/register\"\nCMD [\"node\", \"src/index.ts\"]",
+            "has NODE_OPTIONS, which loads `ts-node/register` (`--require`), and ts-node is ",
+        ),
+    ] {
+        let message = dev_report(&ctx, run);
+        assert!(message.contains(why), "{run}: {message}");
+        assert!(message.ends_with(prune), "{run}: {message}");
+    }
+    // Binaries by other names and packages package.json does not list: dockopt cannot tell.
+    for (run, why) in [
+        (
+            "CMD [\"node_modules/.bin/tsc\", \"-w\"]",
+            "dockopt cannot tell which package provides `tsc`",
+        ),
+        (
+            "CMD [\"node\", \"-r\", \"source-map-support/register\", \"server.js\"]",
+            "package.json does not list source-map-support as a dependency",
+        ),
+        ("CMD npm run loop", "scripts run scripts more than 8 deep"),
+        (
+            "CMD [\"npx\", \"esbuild\", \"--watch\"]",
+            "runs `npx esbuild`, which is not a production dependency",
+        ),
+    ] {
+        let message = dev_report(&ctx, run);
+        assert!(message.contains(why), "{run}: {message}");
+    }
+    // With the package's own package.json in the context, its `bin` names the binary.
+    let with_modules = dev_context(&[(
+        "node_modules/typescript/package.json",
+        br#"{"name":"typescript","bin":{"tsc":"./bin/tsc","tsserver":"./bin/tsserver"}}"#,
+    )]);
+    let message = dev_report(&with_modules, "CMD [\"node_modules/.bin/tsc\", \"-w\"]");
+    assert!(
+        message.contains("runs `node_modules/.bin/tsc`, and typescript is a devDependency"),
+        "{message}"
+    );
+    // Without the build context, a command that may need a devDependency is reported.
+    reported(
+        &NPM_DEV.replace(
+            "CMD node server.js",
+            "CMD [\"node\", \"-r\", \"ts-node/register\", \"src/index.ts\"]",
+        ),
+        "dockopt needs package.json from the build context to tell whether it needs \
+         devDependencies",
+    );
+}
+
+#[test]
+fn node_runtime_commands_without_dev_dependencies_convert() {
+    let ctx = dev_context(&[]);
+    for run in [
+        // The devDependencies are there, but nothing the runtime runs uses them.
+        "CMD node server.js",
+        "CMD [\"node\", \"server.js\"]",
+        "CMD [\"npm\", \"run\", \"prod\"]",
+        // Production dependencies, node's own modules, files of the project.
+        "CMD [\"node\", \"-r\", \"pino\", \"--import\", \"./instrument.mjs\", \"server.js\"]",
+        "CMD [\"node\", \"--require\", \"node:util\", \"server.js\"]",
+        "CMD [\"node_modules/.bin/cross-env\", \"NODE_ENV=production\", \"node\", \"server.js\"]",
+        // npm's own files in the image's global node_modules.
+        "CMD [\"node\", \"/usr/local/lib/node_modules/npm/bin/npm-cli.js\", \"run\", \"serve\"]",
+        "CMD node server.js\nHEALTHCHECK CMD node -e \"require('http').get('http://localhost:3000')\"",
+    ] {
+        let text = NPM_DEV.replace("CMD node server.js", run);
+        let (message, fixed) = ctx.fix(&text);
+        let fixed = fixed.unwrap_or_else(|| panic!("{run}: {message}"));
+        assert!(
+            fixed.contains("RUN npm prune --omit=dev\n\nFROM node:22-slim\n"),
+            "{fixed}"
+        );
+    }
+}
+
+#[test]
+fn pnpm_and_yarn_runtime_commands_that_need_dev_dependencies_report() {
+    // pnpm: the prune the build stage would end with.
+    let ctx = pnpm_context(&[]);
+    let text = PNPM.replace(" --prod", "").replace(
+        "CMD node index.js",
+        "CMD [\"node_modules/.bin/prettier\", \"--check\", \".\"]",
+    );
+    let (message, fixed) = ctx.fix(&text);
+    assert!(
+        fixed.is_none()
+            && message.contains(
+                "runs `node_modules/.bin/prettier`, and prettier is a devDependency that `pnpm \
+                 prune --prod` at the end of the build stage would remove"
+            ),
+        "{message}"
+    );
+    // Yarn classic installs production dependencies only: `yarn X` runs the script X or the
+    // binary X.
+    let ctx = Context::new(&[
+        ("package.json", DEV_PACKAGE),
+        ("yarn.lock", b"# yarn lockfile v1\n"),
+    ]);
+    let yarn = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile --production\nCMD yarn start\n";
+    let (message, fixed) = ctx.fix(yarn);
+    assert!(
+        fixed.is_none()
+            && message.contains(
+                "runs the yarn script `start`, which runs `nodemon`, and nodemon is a \
+                 devDependency that the install leaves out of node_modules"
+            ),
+        "{message}"
+    );
+    let (message, fixed) = ctx.fix(&yarn.replace("yarn start", "yarn ts-node src/index.ts"));
+    assert!(
+        fixed.is_none() && message.contains("runs `yarn ts-node`, and ts-node is a devDependency"),
+        "{message}"
+    );
+    assert!(
+        ctx.fix(&yarn.replace("yarn start", "yarn serve"))
+            .1
+            .is_some()
+    );
+}
