@@ -276,6 +276,9 @@ pub(crate) struct PythonFacts {
 pub(crate) struct PipenvFacts {
     /// The in-project environment, relative to the project folder.
     pub(crate) venv: String,
+    /// The project's manifest and lock file names.
+    pub(crate) manifest: String,
+    pub(crate) lock: String,
     /// The variable that puts the environment in the project, and the values pipenv reads
     /// as true and as false.
     pub(crate) in_project_env: String,
@@ -309,6 +312,8 @@ pub(crate) struct UserSiteFacts {
     /// goes to `runtime_base` in the runtime stage.
     pub(crate) private: Vec<String>,
     pub(crate) runtime_base: String,
+    /// Trees the image's own packages live in (`/usr`): no user base may be there.
+    pub(crate) image_trees: Vec<String>,
 }
 
 /// `[python.uv]`.

@@ -27,7 +27,7 @@ impl Python {
         let facts = &call.knowledge.multi_stage.python.pipenv;
         let sub = call.subcommand();
         if facts.locks.iter().any(|l| l == sub) {
-            scan.write_path(zone, cwd, "Pipfile.lock", WriteKind::File, line, "pipenv")?;
+            scan.write_path(zone, cwd, &facts.lock, WriteKind::File, line, "pipenv")?;
             return Ok(());
         }
         if !facts.installs.iter().any(|i| i == sub) {
@@ -119,7 +119,7 @@ impl Python {
         // pipenv looks for the Pipfile in parent folders too: the project must be here.
         if call
             .build_context
-            .and_then(|c| project_file(scan, c, cwd, "Pipfile"))
+            .and_then(|c| project_file(scan, c, cwd, &facts.manifest))
             .is_none()
         {
             return Err(format!(

@@ -71,7 +71,9 @@ impl Python {
                  dockopt cannot resolve"
             ));
         };
-        if call.knowledge.multi_stage.common.is_system_dir(&base) || under("/usr", &base) {
+        if call.knowledge.multi_stage.common.is_system_dir(&base)
+            || facts.image_trees.iter().any(|t| under(t, &base))
+        {
             return Err(format!(
                 "the `pip install --user` at line {line} installs into {base}, the image's own \
                  folders; the runtime stage copies a user base of its own"
