@@ -27,7 +27,7 @@ MODES = {
 # The single-stage mode only for the examples whose install reads manifests (split-copy).
 SINGLE_STAGE_EXAMPLES = {
     "python-web", "python-uv", "python-poetry", "python-pipenv", "node-web", "node-api", "node-yarn",
-    "node-pnpm", "go-api",
+    "node-pnpm", "node-bun", "go-api",
 }
 
 

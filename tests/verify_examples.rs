@@ -149,6 +149,7 @@ fn every_example_verifies_with_safe_and_unsafe_fixes() {
             "node-api",
             "node-yarn",
             "node-pnpm",
+            "node-bun",
             "go-api",
         ]
         .contains(&name.as_ref())
@@ -180,6 +181,7 @@ fn every_example_verifies_with_safe_and_unsafe_fixes() {
             "node-api",
             "node-yarn",
             "node-pnpm",
+            "node-bun",
             "go-api",
             "rust-cli",
         ]

@@ -765,6 +765,84 @@ fn maven(context: &BuildContext, files: &ContextFiles) -> Result<Vec<String>, Re
     Ok(out)
 }
 
+/// How many package.json scripts [`with_scripts_named`] reads at most: a build that
+/// names more is left alone.
+const MAX_SCRIPTS: usize = 64;
+
+/// `text` and the text of every package.json script it names, and of every script those
+/// name in turn, each with its hooks (`prebuild`, `postbuild`). A word names a script when
+/// it is the script's name, ends with `:` and the name (`npm:generate` in concurrently's
+/// form), or is a glob that matches it (`build:*` for npm-run-all). Over-reading only
+/// leaves more stages alone.
+pub fn with_scripts_named(
+    context: Option<&BuildContext>,
+    ecosystem: &Ecosystem,
+    text: &str,
+) -> Result<Vec<String>, String> {
+    let package = context
+        .and_then(package_json)
+        .ok_or("package.json cannot be read")?;
+    let scripts = package
+        .get("scripts")
+        .and_then(|s| s.as_object())
+        .map(|s| {
+            s.iter()
+                .filter_map(|(name, v)| Some((name.as_str(), v.as_str()?)))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let mut texts = vec![text.to_string()];
+    let mut reached: Vec<&str> = Vec::new();
+    let mut next = 0;
+    while next < texts.len() {
+        let current = texts[next].clone();
+        next += 1;
+        for word in current.split(|c: char| c.is_whitespace() || "'\"`;&|()<>=$,".contains(c)) {
+            for &(name, _) in &scripts {
+                let named = word == name
+                    || word.strip_suffix(name).is_some_and(|p| p.ends_with(':'))
+                    || (word.contains('*') && glob_component(word, name));
+                if !named || reached.contains(&name) {
+                    continue;
+                }
+                for hook in
+                    std::iter::once("").chain(ecosystem.script_hooks.iter().map(String::as_str))
+                {
+                    let key = format!("{hook}{name}");
+                    if let Some(&(_, body)) = scripts.iter().find(|(n, _)| *n == key) {
+                        texts.push(body.to_string());
+                    }
+                }
+                reached.push(name);
+                if reached.len() > MAX_SCRIPTS {
+                    return Err(format!(
+                        "the build runs more than {MAX_SCRIPTS} package.json scripts"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(texts)
+}
+
+/// The first of `ecosystem`'s `build_writes_installed` words in `text` or in a package.json
+/// script it reaches ([`with_scripts_named`]): the build may write into the installed folder.
+pub fn installed_writer<'k>(
+    context: Option<&BuildContext>,
+    ecosystem: &'k Ecosystem,
+    text: &str,
+) -> Result<Option<&'k str>, String> {
+    let texts = with_scripts_named(context, ecosystem, text)?;
+    Ok(ecosystem
+        .build_writes_installed
+        .iter()
+        .find(|w| {
+            let w = w.to_ascii_lowercase();
+            texts.iter().any(|t| t.to_ascii_lowercase().contains(&w))
+        })
+        .map(String::as_str))
+}
+
 /// Why the Node project in `context` is a workspace (its members get `node_modules` of
 /// their own), if it is: a `workspaces` field in package.json or a pnpm-workspace.yaml.
 pub fn node_workspace(context: &BuildContext) -> Option<&'static str> {

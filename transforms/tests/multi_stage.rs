@@ -380,3 +380,76 @@ fn express_typescript_api_run_by_ts_node_is_reported() {
         "RUN npm prune --omit=dev\n\nFROM node:20-slim\nENV PORT=3000\nWORKDIR /usr/src/app\nCOPY --from=build /usr/src/app /usr/src/app\nEXPOSE 3000\nCMD [\"npm\", \"run\", \"start:prod\"]\n"
     ), "{}", fixed(&dir.0, &compiled));
 }
+
+/// A Hono app on bun, with the text bun.lock that bun 1.4.5 wrote for this package.json
+/// (hono, and @types/bun as a devDependency).
+const BUN_LOCK: &str = r#"{
+  "lockfileVersion": 2,
+  "configVersion": 1,
+  "workspaces": {
+    "": {
+      "name": "app",
+      "dependencies": {
+        "hono": "4.6.14",
+      },
+      "devDependencies": {
+        "@types/bun": "1.1.14",
+      },
+    },
+  },
+  "packages": {
+    "@types/bun": ["@types/bun@1.1.14", "", { "dependencies": { "bun-types": "1.1.37" } }, "sha512-opVYiFGtO2af0dnWBdZWlioLBoxSdDO5qokaazLhq8XQtGZbY4pY3/JxY8Zdf/hEwGubbp7ErZXoN1+h2yesxA=="],
+
+    "@types/node": ["@types/node@20.12.14", "", { "dependencies": { "undici-types": "~5.26.4" } }, "sha512-scnD59RpYD91xngrQQLGkE+6UrHUPzeKZWhhjBSa3HSkwjbQc38+q3RoIVEwxQGRw3M+j5hpNAM+lgV3cVormg=="],
+
+    "@types/ws": ["@types/ws@8.5.14", "", { "dependencies": { "@types/node": "*" } }, "sha512-bd/YFLW+URhBzMXurx7lWByOu+xzU9+kb3RboOteXYDfW+tr+JZa99OyNmPINEGB/ahzKrEuc8rcv4gnpJmxTw=="],
+
+    "bun-types": ["bun-types@1.1.37", "", { "dependencies": { "@types/node": "~20.12.8", "@types/ws": "~8.5.10" } }, "sha512-C65lv6eBr3LPJWFZ2gswyrGZ82ljnH8flVE03xeXxKhi2ZGtFiO4isRKTKnitbSqtRAcaqYSR6djt1whI66AbA=="],
+
+    "hono": ["hono@4.6.14", "", {}, "sha512-j4VkyUp2xazGJ8eCCLN1Vm/bxdvm/j5ZuU9AIjLu9vapn2M44p9L3Ktr9Vnb2RN2QtcR/wVjZVMlT5k7GJQgPw=="],
+
+    "undici-types": ["undici-types@5.26.5", "", {}, "sha512-JlCMO+ehdEIKqlFxk6IfVoAUVmgz7cU7zD/h9XZ0qzeosSHmUJVOzSQvvYSYWXkFXC+IfLKSIffhv0sVZup6pA=="],
+  }
+}
+"#;
+
+fn bun_app(name: &str) -> Dir {
+    let dir = Dir::new(name);
+    dir.file(
+        "package.json",
+        r#"{ "name": "app", "version": "1.0.0", "scripts": { "start": "bun run index.ts", "typecheck": "tsc --noEmit" }, "dependencies": { "hono": "4.6.14" }, "devDependencies": { "@types/bun": "1.1.14" } }"#,
+    )
+    .file("bun.lock", BUN_LOCK)
+    .file(
+        "index.ts",
+        "import { Hono } from \"hono\";\nconst app = new Hono();\napp.get(\"/\", (c) => c.text(\"ok\"));\nexport default { port: 3000, fetch: app.fetch };\n",
+    )
+    .file(".dockerignore", "node_modules\n");
+    dir
+}
+
+#[test]
+fn bun_app_prunes_or_reinstalls_by_the_tag_bun_version() {
+    let dir = bun_app("bun-hono");
+    let text = "FROM oven/bun:1.4.5\nWORKDIR /usr/src/app\nCOPY package.json bun.lock ./\nRUN bun install --frozen-lockfile\nCOPY . .\nEXPOSE 3000\nCMD [\"bun\", \"run\", \"start\"]\n";
+    assert_eq!(
+        fixed(&dir.0, text),
+        "FROM oven/bun:1.4.5 AS build\nWORKDIR /usr/src/app\nCOPY package.json bun.lock ./\nRUN bun install --frozen-lockfile\nCOPY . .\nRUN bun prune --production\n\nFROM oven/bun:1.4.5-slim\nWORKDIR /usr/src/app\nCOPY --from=build /usr/src/app /usr/src/app\nEXPOSE 3000\nCMD [\"bun\", \"run\", \"start\"]\n"
+    );
+    // `oven/bun:1` may be a bun without `bun prune` (before 1.4.0): reinstall instead.
+    let floating = text.replace("oven/bun:1.4.5", "oven/bun:1");
+    assert!(fixed(&dir.0, &floating).contains(
+        "RUN rm -rf node_modules && bun install --frozen-lockfile --production\n\nFROM oven/bun:1-slim\n"
+    ));
+    // The whole rule set converges, and non-root-user picks the image's `bun` user.
+    let all = fixed_with(&["multi-stage", "non-root-user"], &dir.0, text);
+    assert!(all.contains("FROM oven/bun:1.4.5-slim\n"), "{all}");
+    assert!(all.contains("USER bun"), "{all}");
+    assert!(!all.contains("useradd"), "{all}");
+    // A devDependency at run time is reported.
+    reported(
+        &dir.0,
+        &text.replace("[\"bun\", \"run\", \"start\"]", "bun run typecheck"),
+        "runs the bun script `typecheck`, which runs `tsc`",
+    );
+}

@@ -111,6 +111,8 @@ pub(super) struct Call<'r> {
     pub(super) state: &'r StageState,
     /// The literal words of the `export`s earlier in the RUN.
     pub(super) exported: &'r [String],
+    /// The RUN's `--mount` flags, as the file writes them.
+    pub(super) mounts: &'r [String],
     /// The Dockerfile's build context, when there is one.
     pub(super) build_context: Option<&'r crate::BuildContext>,
     pub(super) knowledge: &'r crate::Knowledge,

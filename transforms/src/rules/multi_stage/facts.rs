@@ -235,6 +235,7 @@ pub(crate) struct NodeFacts {
     pub(crate) corepack_shims: Vec<String>,
     pub(crate) corepack: CorepackFacts,
     pub(crate) pnpm: PnpmFacts,
+    pub(crate) bun: BunFacts,
     pub(crate) run: NodeRunFacts,
 }
 
@@ -369,6 +370,17 @@ pub(crate) struct NodeRunFacts {
     pub(crate) shells: Vec<String>,
     pub(crate) wrappers: Vec<String>,
     pub(crate) builtin_prefix: String,
+    pub(crate) bun_programs: Vec<String>,
+    pub(crate) bunx_programs: Vec<String>,
+    pub(crate) bun_run: Vec<String>,
+    pub(crate) bun_x: Vec<String>,
+    pub(crate) bun_module_flags: Vec<String>,
+    pub(crate) bun_valued_flags: Vec<String>,
+    pub(crate) bun_flags: Vec<String>,
+    pub(crate) bun_dir_flags: Vec<String>,
+    pub(crate) bunx_package_flags: Vec<String>,
+    pub(crate) bun_config_file: String,
+    pub(crate) bun_preload_key: String,
 }
 
 /// `[node.corepack]`.
@@ -404,6 +416,46 @@ pub(crate) struct PnpmFacts {
     pub(crate) folder_settings: Vec<String>,
     pub(crate) outside_settings: Vec<Setting>,
     pub(crate) lifecycle_scripts: Vec<String>,
+}
+
+/// `[node.bun]` (see knowledge/multi-stage.toml for each field).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BunFacts {
+    pub(crate) installs: Vec<String>,
+    pub(crate) prod_flags: Vec<String>,
+    pub(crate) global_flags: Vec<String>,
+    pub(crate) dir_flags: Vec<String>,
+    pub(crate) lock_changes: Vec<String>,
+    pub(crate) runs: Vec<String>,
+    pub(crate) build: String,
+    pub(crate) build_out_dir: Vec<String>,
+    pub(crate) build_out_file: Vec<String>,
+    pub(crate) outside_flags: Vec<Setting>,
+    pub(crate) locks: Vec<String>,
+    pub(crate) install_env: Vec<String>,
+    pub(crate) prune: String,
+    pub(crate) prune_since: String,
+    pub(crate) reinstall: String,
+    pub(crate) prune_subcommand: String,
+    pub(crate) prune_flags: Vec<String>,
+    pub(crate) lifecycle_scripts: Vec<String>,
+}
+
+impl BunFacts {
+    /// Whether every bun that an image tagged `tag` can hold has `bun prune`: the lowest
+    /// version the tag's version part allows (`1.4` is 1.4.0 or later) is at least
+    /// `prune_since`. Floating tags without a version (`latest`) do not.
+    pub(crate) fn tag_has_prune(&self, tag: &str) -> bool {
+        let parse =
+            |v: &str| -> Option<Vec<u64>> { v.split('.').map(|p| p.parse::<u64>().ok()).collect() };
+        let version = tag.split('-').next().unwrap_or(tag);
+        let (Some(mut lowest), Some(since)) = (parse(version), parse(&self.prune_since)) else {
+            return false;
+        };
+        lowest.resize(since.len().max(lowest.len()), 0);
+        lowest >= since
+    }
 }
 
 /// A setting and the value that matters.

@@ -67,7 +67,7 @@ declare_rule! {
     /// - Rust: `target/release/NAME` of `cargo build --release` (NAME from `--bin` or
     ///   Cargo.toml), or where a later `cp`/`install` puts it, or the binary of
     ///   `cargo install --path .`, on `distroless/cc`.
-    /// - Node (npm, Yarn classic, pnpm): the whole WORKDIR (source, build output,
+    /// - Node (npm, Yarn classic, pnpm, bun): the whole WORKDIR (source, build output,
     ///   `node_modules`) on `node:X-slim`, after `RUN npm prune --omit=dev` at the end of
     ///   the build stage when npm installed devDependencies. Yarn classic only when it
     ///   installs production dependencies alone (`--production`, `NODE_ENV=production`)
@@ -83,6 +83,17 @@ declare_rule! {
     ///   that keep packages outside the WORKDIR (`node-linker=pnp`, a `virtual-store-dir`
     ///   or `modules-dir` outside it, the global virtual store; from .npmrc, ENV or
     ///   flags), install scripts of the project itself, and no build context to read.
+    ///   Bun (on `oven/bun:X`, whose twin `oven/bun:X-slim` has bun): `bun install`/`i`/`ci`
+    ///   of the one project in the WORKDIR with a bun.lock or bun.lockb in the build
+    ///   context, then `RUN bun prune --production` when devDependencies went in
+    ///   (`--production`/`-p` leave them out; NODE_ENV=production does not) and the tag's
+    ///   bun surely has it (1.4.0 and later), else `rm -rf node_modules && bun install
+    ///   --frozen-lockfile --production` with the install's mounts, from bun's cache.
+    ///   Reported: workspaces, globals (`-g`, BUN_INSTALL* outside the WORKDIR), `bun
+    ///   add`/`remove`/`update`, `--backend=symlink`, install scripts, no lock file, and
+    ///   before 1.4.0 a build that may write into node_modules (prisma), which the
+    ///   reinstall would drop. At run time `bun run X`, `bun X`, `bunx X`, `bun x X`,
+    ///   `--preload`/`-r` and bunfig.toml's `preload` must need no devDependency.
     ///   Whatever package manager: a CMD, ENTRYPOINT or HEALTHCHECK that needs a
     ///   devDependency (a `node_modules/.bin/X` or `node_modules/X/...` path, `node -r X`,
     ///   `--import X`, `npx X`, or a package.json script `npm start`/`npm run X`/`yarn X`
@@ -129,7 +140,7 @@ declare_rule! {
     /// crate that links a system library, cgo where no runtime has the build image's C
     /// library (Alpine), a Go build with cgo unset and no build context to read, a call
     /// that opens a path built at run time which could mean a context file the runtime
-    /// stage lacks, a CMD that does not run the artifact, Yarn berry, a pnpm workspace, Bun,
+    /// stage lacks, a CMD that does not run the artifact, Yarn berry, a pnpm workspace,
     /// `uv pip --system`, poetry's and pipenv's venvs outside the project, uv's and poetry's
     /// dev dependency groups, `pipenv run` at run time, `pip --user` mixed with other
     /// installs or as a user whose home is unknown, a build argument used at run time, and

@@ -9,7 +9,7 @@ use dockopt_syntax::{Instruction, InstructionKind};
 use super::args::{Opt, literal, option_value, parse_args};
 use super::ecosystem::{Added, Additions, Call, Ecosystem};
 use super::facts::PnpmFacts;
-use super::scan::Scan;
+use super::scan::{Scan, WriteKind};
 use super::{Analysis, Plan, base_name};
 use crate::paths::{absolute, under};
 
@@ -23,15 +23,30 @@ pub(super) struct Node {
     /// The line of the last pnpm install that put devDependencies in and that no
     /// `pnpm prune --prod` followed, and the prune the build stage then ends with.
     pnpm_dev: Option<(usize, String)>,
-    /// The line of a pnpm install, and of an npm or Yarn install (pnpm's node_modules and
-    /// theirs do not mix).
+    /// The line of a pnpm (or bun) install, and of an npm or Yarn install (pnpm's
+    /// node_modules and theirs do not mix).
     pnpm_line: Option<usize>,
+    /// Which of pnpm and bun installed at `pnpm_line`.
+    exclusive: Option<&'static str>,
     other_line: Option<(usize, &'static str)>,
     /// How the build set package managers up outside the WORKDIR (`npm install -g pnpm`,
     /// `corepack enable`), with the line: the runtime stage has none of them.
     setups: Vec<(usize, String)>,
     /// Whether corepack put its shims on PATH.
     corepack: bool,
+    /// The last bun install that put devDependencies in and that no `bun prune
+    /// --production` followed.
+    bun_dev: Option<BunDev>,
+}
+
+/// A bun install that put devDependencies in, and how the build stage drops them.
+struct BunDev {
+    /// The RUN's position in the stage.
+    pos: usize,
+    /// What the build stage ends with.
+    prune: String,
+    /// Whether that is the reinstall (no `bun prune` in the image's bun).
+    reinstall: bool,
 }
 
 impl Node {
@@ -40,20 +55,36 @@ impl Node {
         if let Some((_, prune)) = &self.pnpm_dev {
             return Some(prune.clone());
         }
+        if let Some(dev) = &self.bun_dev {
+            return Some(dev.prune.clone());
+        }
         (self.installs > self.prod_installs).then(|| "npm prune --omit=dev".to_string())
     }
 
-    /// Records a project install by `manager`; pnpm's must be the only one.
+    /// Records a project install by `manager`; pnpm's (bun's) must be the only one.
     fn project_install(&mut self, manager: &'static str, line: usize) -> Plan<()> {
-        if manager == "pnpm" {
+        if manager == "pnpm" || manager == "bun" {
+            if let Some((other, name)) = self.pnpm_line.zip(self.exclusive)
+                && name != manager
+            {
+                return Err(format!(
+                    "the stage installs with {name} (line {other}) and {manager} (line {line}); \
+                     dockopt converts a project installed by one package manager"
+                ));
+            }
+            self.exclusive = Some(manager);
+        }
+        if manager == "pnpm" || manager == "bun" {
             self.pnpm_line = Some(line);
         } else if self.other_line.is_none() {
             self.other_line = Some((line, manager));
         }
-        if let (Some(pnpm), Some((other, name))) = (self.pnpm_line, self.other_line) {
+        if let (Some(pnpm), Some((other, name)), Some(first)) =
+            (self.pnpm_line, self.other_line, self.exclusive)
+        {
             return Err(format!(
-                "the stage installs with pnpm (line {pnpm}) and {name} (line {other}); dockopt \
-                 converts a project installed by one package manager"
+                "the stage installs with {first} (line {pnpm}) and {name} (line {other}); \
+                 dockopt converts a project installed by one package manager"
             ));
         }
         Ok(())
@@ -65,7 +96,7 @@ impl Ecosystem for Node {
         "node"
     }
 
-    fn scan(&mut self, _scan: &mut Scan, call: &Call<'_>) -> Plan<()> {
+    fn scan(&mut self, scan: &mut Scan, call: &Call<'_>) -> Plan<()> {
         let Call {
             command,
             manager,
@@ -80,9 +111,13 @@ impl Ecosystem for Node {
         if manager == "pnpm" {
             return self.scan_pnpm(call);
         }
+        if manager == "bun" {
+            return self.scan_bun(scan, call);
+        }
         if manager != "npm" {
             return Err(format!(
-                "the stage installs with {program}; only npm, Yarn classic and pnpm are supported"
+                "the stage installs with {program}; only npm, Yarn classic, pnpm and bun are \
+                 supported"
             ));
         }
         let sub = call.subcommand();
@@ -124,6 +159,9 @@ impl Ecosystem for Node {
         let Some(prune) = self.prune() else {
             return Ok(());
         };
+        if let Some(dev) = self.bun_dev.as_ref().filter(|d| d.reinstall) {
+            check_bun_reinstall(a, dev)?;
+        }
         // The user in effect at the end of the build stage, once moved USERs are gone.
         let moved = |i: &Instruction<'_>| {
             runtime
@@ -437,13 +475,7 @@ impl Node {
             cwd,
             ..
         } = *call;
-        if cwd.is_none() || cwd != zone {
-            return Err(format!(
-                "the `pnpm install` at line {line} runs in {}, not in the WORKDIR; dockopt reads \
-                 the project from the build context root and converts pnpm run in the WORKDIR",
-                cwd.unwrap_or("a folder dockopt cannot tell")
-            ));
-        }
+        install_in_workdir(call, "pnpm")?;
         let Some(context) = call.build_context else {
             return Err(format!(
                 "the `pnpm` at line {line} may keep node_modules outside WORKDIR or work on a \
@@ -526,24 +558,7 @@ impl Node {
                  lacks or dockopt cannot read"
             ));
         };
-        let scripts = package.get("scripts").and_then(|s| s.as_object());
-        if let Some(name) = facts
-            .lifecycle_scripts
-            .iter()
-            .find(|n| scripts.is_some_and(|s| s.contains_key(n.as_str())))
-        {
-            return Err(format!(
-                "package.json has a `{name}` script, which pnpm runs while installing; dockopt \
-                 cannot tell whether it writes outside WORKDIR"
-            ));
-        }
-        if let Some(manager) = package.get("packageManager").and_then(|m| m.as_str())
-            && !manager.starts_with("pnpm@")
-        {
-            return Err(format!(
-                "package.json's packageManager is {manager}, and the build installs with pnpm"
-            ));
-        }
+        check_install_hooks(&package, &facts.lifecycle_scripts, "pnpm")?;
         Ok(())
     }
 }
@@ -552,4 +567,315 @@ impl Node {
 fn user_name(value: &str) -> Option<String> {
     let name = value.split(':').next().unwrap_or(value).trim();
     (!matches!(name, "" | "root" | "0")).then(|| name.to_string())
+}
+
+impl Node {
+    /// bun on the oven/bun images: `bun install` (`i`, `ci`) of the one project in the
+    /// WORKDIR (no workspace, no global install, a lock file in the build context); the
+    /// build stage ends with `bun prune --production` when devDependencies went in and the
+    /// image's bun surely has it, else with a reinstall of the production dependencies.
+    fn scan_bun<'r>(&mut self, scan: &mut Scan, call: &Call<'r>) -> Plan<()> {
+        let facts = &call.knowledge.multi_stage.node.bun;
+        let Call {
+            command,
+            state,
+            line,
+            pos,
+            ..
+        } = *call;
+        let image = state
+            .root_image
+            .as_deref()
+            .and_then(|b| crate::image::lookup(call.knowledge, b));
+        let Some(image) = image.filter(|i| {
+            call.knowledge
+                .multi_stage
+                .ecosystem("node")
+                .repositories
+                .iter()
+                .any(|r| *r == i.repository && r != "node")
+        }) else {
+            return Err(format!(
+                "the `bun` at line {line} runs on an image without bun of its own; dockopt \
+                 converts bun builds on the oven/bun images, whose slim twin has bun too"
+            ));
+        };
+        let has = |flags: &'r [String]| -> Option<&'r str> {
+            flags
+                .iter()
+                .find(|f| command.has_flag(f))
+                .map(String::as_str)
+        };
+        if let Some(flag) = has(&facts.global_flags) {
+            return Err(format!(
+                "the `bun {flag}` at line {line} installs outside WORKDIR (globals live in \
+                 BUN_INSTALL); the runtime stage would not get them"
+            ));
+        }
+        if let Some(flag) = has(&facts.dir_flags) {
+            return Err(format!(
+                "the `bun {flag}` at line {line} works on another project or a workspace; \
+                 dockopt converts bun run in the WORKDIR of a single project"
+            ));
+        }
+        let sub = call.subcommand();
+        if facts.lock_changes.iter().any(|s| s == sub) {
+            return Err(format!(
+                "`bun {sub}` at line {line} changes package.json and the lock file (or links \
+                 packages from outside the project); dockopt converts `bun install` of the \
+                 project as locked"
+            ));
+        }
+        if facts.installs.iter().any(|s| s == sub) {
+            let (operands, _) = parse_args(&command.args, &[]);
+            if operands.len() > 1 {
+                return Err(format!(
+                    "the `bun {sub}` at line {line} adds packages (or `--omit dev`, which bun \
+                     before 1.1.45 reads as adding `dev`); dockopt converts `bun install` of \
+                     the project as locked"
+                ));
+            }
+            Self::check_bun_project(call)?;
+            self.project_install("bun", line)?;
+            self.users.push((line, state.user.clone()));
+            if has(&facts.prod_flags).is_none() {
+                let reinstall = !facts.tag_has_prune(&image.tag);
+                let prune = if reinstall {
+                    let mut text = call.mounts.join(" ");
+                    if !text.is_empty() {
+                        text.push(' ');
+                    }
+                    text.push_str(&facts.reinstall);
+                    text
+                } else {
+                    facts.prune.clone()
+                };
+                self.bun_dev = Some(BunDev {
+                    pos,
+                    prune,
+                    reinstall,
+                });
+            }
+            return Ok(());
+        }
+        if sub == facts.prune_subcommand {
+            if has(&facts.prune_flags).is_some() {
+                self.bun_dev = None;
+            }
+            return Ok(());
+        }
+        if sub == facts.build {
+            for (flags, kind) in [
+                (&facts.build_out_dir, WriteKind::Folder),
+                (&facts.build_out_file, WriteKind::File),
+            ] {
+                let names: Vec<&str> = flags.iter().map(String::as_str).collect();
+                match option_value(&command.args, &names) {
+                    Opt::Absent => {}
+                    Opt::Unreadable => {
+                        return Err(format!(
+                            "the `bun build` at line {line} writes to a path dockopt cannot read"
+                        ));
+                    }
+                    Opt::Value(path) => {
+                        let path = path.to_string();
+                        scan.write_path(call.zone, call.cwd, &path, kind, line, "bun build")?;
+                    }
+                }
+            }
+            return Ok(());
+        }
+        if facts.runs.iter().any(|s| s == sub) {
+            return Ok(());
+        }
+        // `bun NAME` runs the project's script NAME, or the file NAME.
+        let script = call
+            .build_context
+            .and_then(crate::manifest::package_json)
+            .is_some_and(|p| p.get("scripts").and_then(|s| s.get(sub)).is_some());
+        if script && !sub.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "`bun {sub}` at line {line}: dockopt converts bun's {}, `{}`, `{}`, scripts and \
+             runs only",
+            and_words(&facts.installs),
+            facts.prune_subcommand,
+            facts.build
+        ))
+    }
+
+    /// What a bun install of the project needs: it runs in the WORKDIR, the build context
+    /// has package.json without workspaces or install scripts and a lock file, and nothing
+    /// keeps packages or globals outside the WORKDIR.
+    fn check_bun_project(call: &Call<'_>) -> Plan<()> {
+        let facts = &call.knowledge.multi_stage.node.bun;
+        let Call {
+            command,
+            state,
+            line,
+            zone,
+            cwd,
+            ..
+        } = *call;
+        install_in_workdir(call, "bun")?;
+        for outside in &facts.outside_flags {
+            match option_value(&command.args, &[outside.key.as_str()]) {
+                Opt::Value(v) if v != outside.value => {}
+                Opt::Absent => {}
+                _ => {
+                    return Err(format!(
+                        "the `bun install` at line {line} sets {} to {} (or a value dockopt \
+                         cannot read): node_modules would link into bun's cache, outside \
+                         WORKDIR, and the runtime stage would not get the packages",
+                        outside.key, outside.value
+                    ));
+                }
+            }
+        }
+        // Variables that move bun's global folders, set by the Dockerfile or the command.
+        let image_env = state
+            .root_image
+            .as_deref()
+            .and_then(|b| crate::image::lookup(call.knowledge, b))
+            .map(|i| i.env)
+            .unwrap_or_default();
+        for name in &facts.install_env {
+            let on_command = command
+                .assignments
+                .iter()
+                .find(|a| a.name == *name)
+                .map(|a| a.value.as_ref().and_then(|v| v.value()).unwrap_or("$"));
+            let exported = call
+                .exported
+                .iter()
+                .find_map(|e| e.split_once('=').filter(|(k, _)| k == name).map(|(_, v)| v));
+            let from_env = state
+                .is_set(name)
+                .then(|| state.var(name).unwrap_or("$"))
+                .filter(|v| image_env.get(name).map(String::as_str) != Some(*v));
+            let Some(value) = on_command.or(exported).or(from_env) else {
+                continue;
+            };
+            let inside = !value.contains('$')
+                && absolute(cwd, value).is_some_and(|p| zone.is_some_and(|z| under(z, &p)));
+            if !inside {
+                return Err(format!(
+                    "{name} is {value} at line {line}, outside WORKDIR (or a value dockopt \
+                     cannot read): what bun puts there the runtime stage would not get"
+                ));
+            }
+        }
+        let Some(context) = call.build_context else {
+            return Err(format!(
+                "the `bun install` at line {line} may work on a workspace or lack a lock file; \
+                 dockopt needs package.json and {} from the build context to tell",
+                facts.locks.join(" or ")
+            ));
+        };
+        let Some(package) = crate::manifest::package_json(context) else {
+            return Err(format!(
+                "the `bun install` at line {line} needs package.json, which the build context \
+                 lacks or dockopt cannot read"
+            ));
+        };
+        if package.get("workspaces").is_some() {
+            return Err(
+                "package.json has `workspaces` (bun installs them with its isolated linker); \
+                 dockopt converts a single bun project"
+                    .to_string(),
+            );
+        }
+        check_install_hooks(&package, &facts.lifecycle_scripts, "bun")?;
+        let lock = facts
+            .locks
+            .iter()
+            .find(|l| context.kind(l).is_some() && !context.is_excluded(l));
+        if lock.is_none() {
+            return Err(format!(
+                "the build context has no {} (or .dockerignore leaves it out): `bun install` \
+                 resolves the dependencies anew, and dockopt cannot tell which versions the \
+                 runtime stage would get; commit the lock file",
+                facts.locks.join(" or ")
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Before `bun prune` (1.4.0) the build stage ends with a reinstall of node_modules, which
+/// drops what the build wrote into it after the install: a RUN after the install that runs
+/// a tool known to write there (manifests.toml `build_writes_installed`, also through the
+/// package.json scripts it names) makes the rule report.
+fn check_bun_reinstall(a: &Analysis<'_>, dev: &BunDev) -> Plan<()> {
+    let knowledge = a.knowledge();
+    let since = &knowledge.multi_stage.node.bun.prune_since;
+    let Some(eco) = knowledge
+        .manifests
+        .ecosystems
+        .iter()
+        .find(|e| e.name == "bun")
+    else {
+        return Ok(());
+    };
+    for &run in a.stage.instructions.iter().skip(dev.pos + 1) {
+        if run.kind() != InstructionKind::Run {
+            continue;
+        }
+        let line = a.line(run);
+        let writer =
+            crate::manifest::installed_writer(a.ctx.build_context, eco, run.args_text())
+                .map_err(|why| format!("the build at line {line} cannot be followed: {why}"))?;
+        if let Some(word) = writer {
+            return Err(format!(
+                "the build at line {line} runs `{word}`, which may write into node_modules \
+                 what the application needs; the bun of {}:{} may predate `bun prune` \
+                 ({since}), and `{}` at the end of the build stage would drop it (pin a tag \
+                 of bun {since} or later)",
+                a.base.repository, a.base.tag, dev.prune
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Fails when package.json has a script `manager` runs while installing (`lifecycle`), or
+/// names another package manager.
+fn check_install_hooks(
+    package: &serde_json::Value,
+    lifecycle: &[String],
+    manager: &str,
+) -> Plan<()> {
+    let scripts = package.get("scripts").and_then(|s| s.as_object());
+    if let Some(name) = lifecycle
+        .iter()
+        .find(|n| scripts.is_some_and(|s| s.contains_key(n.as_str())))
+    {
+        return Err(format!(
+            "package.json has a `{name}` script, which {manager} runs while installing; \
+             dockopt cannot tell whether it writes outside WORKDIR"
+        ));
+    }
+    if let Some(declared) = package.get("packageManager").and_then(|m| m.as_str())
+        && !declared.starts_with(&format!("{manager}@"))
+    {
+        return Err(format!(
+            "package.json's packageManager is {declared}, and the build installs with {manager}"
+        ));
+    }
+    Ok(())
+}
+
+/// Fails unless the install at `call` runs in the WORKDIR: dockopt reads the project from
+/// the build context root.
+fn install_in_workdir(call: &Call<'_>, manager: &str) -> Plan<()> {
+    if call.cwd.is_none() || call.cwd != call.zone {
+        return Err(format!(
+            "the `{manager} install` at line {} runs in {}, not in the WORKDIR; dockopt reads \
+             the project from the build context root and converts {manager} run in the WORKDIR",
+            call.line,
+            call.cwd.unwrap_or("a folder dockopt cannot tell")
+        ));
+    }
+    Ok(())
 }

@@ -300,6 +300,12 @@ impl Walker<'_> {
         if contains(&facts.npx_programs, base) {
             return self.npx(args, depth);
         }
+        if contains(&facts.bunx_programs, base) {
+            return self.bunx(args, depth);
+        }
+        if contains(&facts.bun_programs, base) {
+            return self.bun(args, depth);
+        }
         if base == "npm" {
             return self.npm(args, depth);
         }
@@ -506,12 +512,45 @@ impl Walker<'_> {
     /// npx's (and `npm exec`'s) options and the binary it runs.
     fn npx(&mut self, args: &[Option<String>], depth: usize) -> Found {
         let facts = self.facts;
+        self.runner(
+            "npx",
+            args,
+            &facts.npx_flags,
+            &facts.npx_package_flags,
+            &facts.npx_call_flags,
+            depth,
+        )
+    }
+
+    /// `bunx` and `bun x`: as npx, with bun's flags.
+    fn bunx(&mut self, args: &[Option<String>], depth: usize) -> Found {
+        let facts = self.facts;
+        self.runner(
+            "bunx",
+            args,
+            &facts.bun_flags,
+            &facts.bunx_package_flags,
+            &[],
+            depth,
+        )
+    }
+
+    /// A runner of package binaries (`launcher`): its options and the binary it runs.
+    fn runner(
+        &mut self,
+        launcher: &str,
+        args: &[Option<String>],
+        flags: &[String],
+        package_flags: &[String],
+        call_flags: &[String],
+        depth: usize,
+    ) -> Found {
         let mut packages: Vec<String> = Vec::new();
         let mut i = 0;
         while i < args.len() {
             let Some(word) = args[i].as_deref() else {
                 return Err(self.need(
-                    "runs npx".into(),
+                    format!("runs {launcher}"),
                     NeedKind::Unsure(
                         "with words dockopt cannot read to tell whether it needs a \
                          devDependency"
@@ -520,25 +559,25 @@ impl Walker<'_> {
                 ));
             };
             i += 1;
-            if contains(&facts.npx_flags, word) {
+            if contains(flags, word) {
                 continue;
             }
-            if contains(&facts.npx_package_flags, word) {
+            if contains(package_flags, word) {
                 packages.extend(args.get(i).cloned().flatten());
                 i += 1;
                 continue;
             }
             if let Some((flag, value)) = word.split_once('=')
-                && contains(&facts.npx_package_flags, flag)
+                && contains(package_flags, flag)
             {
                 packages.push(value.to_string());
                 continue;
             }
             for package in &packages {
                 let name = without_version(package);
-                self.package(name, format!("runs `npx --package {package}`"))?;
+                self.package(name, format!("runs `{launcher} --package {package}`"))?;
             }
-            if contains(&facts.npx_call_flags, word) {
+            if contains(call_flags, word) {
                 return match args.get(i) {
                     Some(Some(text)) => self.text(text, true, depth + 1),
                     _ => Ok(()),
@@ -546,17 +585,17 @@ impl Walker<'_> {
             }
             if word.starts_with('-') {
                 return Err(self.need(
-                    format!("runs npx with `{word}`"),
-                    NeedKind::Unsure(
-                        "an option dockopt does not know; it cannot tell what npx runs".into(),
-                    ),
+                    format!("runs {launcher} with `{word}`"),
+                    NeedKind::Unsure(format!(
+                        "an option dockopt does not know; it cannot tell what {launcher} runs"
+                    )),
                 ));
             }
             if !packages.is_empty() {
                 return Ok(());
             }
             let bin = without_version(word);
-            let subject = format!("runs `npx {word}`");
+            let subject = format!("runs `{launcher} {word}`");
             return match self.bin_package(bin) {
                 Ok(Some((_, Dep::Prod))) => Ok(()),
                 Ok(Some((package, Dep::Dev))) => Err(self.need(subject, NeedKind::Dev(package))),
@@ -570,6 +609,154 @@ impl Walker<'_> {
                 )),
                 Err(()) => Err(self.need(subject, NeedKind::NoManifest)),
             };
+        }
+        Ok(())
+    }
+
+    /// bun: its options (the modules `--preload`/`-r` load first), then `bun run X`,
+    /// `bun x X` or `bun X`: a script of package.json, a file, or a binary of
+    /// node_modules/.bin; bunfig.toml's `preload` loads modules first on every run.
+    fn bun(&mut self, args: &[Option<String>], depth: usize) -> Found {
+        let facts = self.facts;
+        self.bunfig_preload()?;
+        let mut i = 0;
+        let mut ran = false;
+        while i < args.len() {
+            let Some(word) = args[i].as_deref() else {
+                return Err(self.need(
+                    "runs bun".into(),
+                    NeedKind::Unsure(
+                        "with words dockopt cannot read to tell whether it needs a \
+                         devDependency"
+                            .into(),
+                    ),
+                ));
+            };
+            i += 1;
+            if word.starts_with('-') {
+                let (flag, value) = match word.split_once('=') {
+                    Some((f, v)) => (f, Some(v.to_string())),
+                    None => (word, None),
+                };
+                if contains(&facts.bun_module_flags, flag) {
+                    let module = if let Some(v) = value {
+                        Some(v)
+                    } else {
+                        i += 1;
+                        args.get(i - 1).cloned().flatten()
+                    };
+                    let Some(module) = module else {
+                        return Err(self.need(
+                            format!("loads a module with `{flag}`"),
+                            NeedKind::Unsure(
+                                "whose name dockopt cannot read to tell whether it is a \
+                                 devDependency"
+                                    .into(),
+                            ),
+                        ));
+                    };
+                    self.module(flag, &module)?;
+                    continue;
+                }
+                if contains(&facts.bun_valued_flags, flag) {
+                    i += usize::from(value.is_none());
+                    continue;
+                }
+                if contains(&facts.bun_flags, flag) {
+                    continue;
+                }
+                let why = if contains(&facts.bun_dir_flags, flag) {
+                    "which runs another project or workspace members dockopt does not read"
+                } else {
+                    "an option dockopt does not know; it cannot tell what bun runs"
+                };
+                return Err(self.need(
+                    format!("runs bun with `{word}`"),
+                    NeedKind::Unsure(why.into()),
+                ));
+            }
+            if !ran && contains(&facts.bun_run, word) {
+                ran = true;
+                continue;
+            }
+            if !ran && contains(&facts.bun_x, word) {
+                return self.bunx(&args[i..], depth);
+            }
+            return self.bun_target(word, depth);
+        }
+        Ok(())
+    }
+
+    /// What `bun run NAME` and `bun NAME` run: the script NAME, else the file NAME, else
+    /// node_modules/.bin/NAME.
+    fn bun_target(&mut self, name: &str, depth: usize) -> Found {
+        let is_script = self
+            .package
+            .as_ref()
+            .and_then(|p| p.get("scripts"))
+            .is_some_and(|s| s.get(name).is_some());
+        if is_script {
+            return self.scripts("bun", &[name.to_string()], depth);
+        }
+        if name.contains(['/', '.']) {
+            // A file of the project (a node_modules path was checked with every word).
+            return Ok(());
+        }
+        let subject = format!("runs `bun {name}`");
+        match self.bin_package(name) {
+            Ok(Some((_, Dep::Prod))) => Ok(()),
+            Ok(Some((package, Dep::Dev))) => Err(self.need(subject, NeedKind::Dev(package))),
+            Ok(None) => Err(self.need(
+                subject,
+                NeedKind::Unsure(
+                    "which is neither a script of package.json, a file, nor the binary of a \
+                     production dependency"
+                        .into(),
+                ),
+            )),
+            Err(()) => Err(self.need(subject, NeedKind::NoManifest)),
+        }
+    }
+
+    /// The modules bunfig.toml's top-level `preload` loads before every `bun` run.
+    fn bunfig_preload(&self) -> Found {
+        let facts = self.facts;
+        let Some(text) = self
+            .context
+            .and_then(|c| c.read_text(&facts.bun_config_file))
+        else {
+            return Ok(());
+        };
+        let subject = format!("runs bun, which reads {}", facts.bun_config_file);
+        let Ok(config) = text.parse::<toml::Table>() else {
+            return Err(self.need(
+                subject,
+                NeedKind::Unsure(
+                    "which dockopt cannot parse to tell which modules it preloads".into(),
+                ),
+            ));
+        };
+        let modules: Vec<String> = match config.get(&facts.bun_preload_key) {
+            None => Vec::new(),
+            Some(toml::Value::String(one)) => vec![one.clone()],
+            Some(toml::Value::Array(list)) => list
+                .iter()
+                .map(|v| v.as_str().map(String::from).unwrap_or_default())
+                .collect(),
+            Some(_) => vec![String::new()],
+        };
+        let flag = format!("{} {}", facts.bun_config_file, facts.bun_preload_key);
+        for module in modules {
+            if module.is_empty() {
+                return Err(self.need(
+                    subject,
+                    NeedKind::Unsure(format!(
+                        "whose `{}` dockopt cannot read",
+                        facts.bun_preload_key
+                    )),
+                ));
+            }
+            self.module(&flag, &module)?;
         }
         Ok(())
     }

@@ -177,6 +177,11 @@ pub(super) fn scan_run(
     let mut cwd = wd.cwd();
     // The literal words of the RUN's `export`s so far (`export CGO_ENABLED=0`).
     let mut exported: Vec<String> = Vec::new();
+    let mounts: Vec<String> = run
+        .flags()
+        .filter(|f| f.text.starts_with("--mount"))
+        .map(|f| a.file.text()[f.range.range()].to_string())
+        .collect();
     let knowledge = a.ctx.knowledge;
     for command in script.commands() {
         // Redirections that write files.
@@ -321,6 +326,7 @@ pub(super) fn scan_run(
                 cwd: cwd.as_deref(),
                 state: &state,
                 exported: &exported,
+                mounts: &mounts,
                 build_context: a.ctx.build_context,
                 knowledge,
             };
@@ -337,6 +343,7 @@ pub(super) fn scan_run(
             cwd: cwd.as_deref(),
             state: &state,
             exported: &exported,
+            mounts: &mounts,
             build_context: a.ctx.build_context,
             knowledge,
         };

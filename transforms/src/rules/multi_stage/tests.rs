@@ -257,7 +257,7 @@ fn reports_say_why() {
         ),
         (
             "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN bun install\nCMD [\"node\", \"x.js\"]\n",
-            "only npm, Yarn classic and pnpm are supported",
+            "runs on an image without bun of its own",
         ),
         (
             "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install -g pm2 && npm ci\nCMD [\"pm2-runtime\", \"x.js\"]\n",
@@ -1844,4 +1844,311 @@ fn pnpm_and_yarn_runtime_commands_that_need_dev_dependencies_report() {
             .1
             .is_some()
     );
+}
+
+const BUN_PACKAGE: &[u8] = br#"{"name":"app","scripts":{"start":"bun run index.ts","dev":"bun --watch index.ts","lint":"eslint ."},"dependencies":{"hono":"4.6.14"},"devDependencies":{"@types/bun":"1.1.14","eslint":"9.17.0"}}"#;
+const BUN_LOCK: &[u8] = b"{\n  \"lockfileVersion\": 1,\n}\n";
+const BUN: &str = "FROM oven/bun:1.4.5\nWORKDIR /app\nCOPY package.json bun.lock ./\nRUN bun install --frozen-lockfile\nCOPY . .\nEXPOSE 3000\nCMD [\"bun\", \"run\", \"index.ts\"]\n";
+
+fn bun_context(extra: &[(&str, &[u8])]) -> Context {
+    let mut files = vec![("package.json", BUN_PACKAGE), ("bun.lock", BUN_LOCK)];
+    files.extend_from_slice(extra);
+    Context::new(&files)
+}
+
+fn bun_reported(ctx: &Context, text: &str, why: &str) {
+    let (message, fixed) = ctx.fix(text);
+    assert!(fixed.is_none(), "{text}: fixed as {fixed:?}");
+    assert!(message.contains(why), "{text}: {message} lacks {why}");
+}
+
+#[test]
+fn bun_dev_installs_prune_when_the_tag_has_bun_prune() {
+    let ctx = bun_context(&[]);
+    assert_eq!(
+        ctx.fix(BUN).1.as_deref(),
+        Some(
+            "FROM oven/bun:1.4.5 AS build\nWORKDIR /app\nCOPY package.json bun.lock ./\nRUN bun install --frozen-lockfile\nCOPY . .\nRUN bun prune --production\n\nFROM oven/bun:1.4.5-slim\nWORKDIR /app\nCOPY --from=build /app /app\nEXPOSE 3000\nCMD [\"bun\", \"run\", \"index.ts\"]\n"
+        ),
+        "{}",
+        ctx.fix(BUN).0
+    );
+    // 1.4 is 1.4.0 or later; `-debian` keeps the version for the twin.
+    let fixed = ctx.fix(&BUN.replace("1.4.5", "1.4-debian")).1.unwrap();
+    assert!(fixed.contains("RUN bun prune --production\n"), "{fixed}");
+    assert!(fixed.contains("FROM oven/bun:1.4-slim\n"), "{fixed}");
+    // `bun ci`, `bun i` and a script (`bun start`) at run time.
+    for text in [
+        BUN.replace("bun install --frozen-lockfile", "bun ci"),
+        BUN.replace("bun install --frozen-lockfile", "bun i"),
+        BUN.replace("[\"bun\", \"run\", \"index.ts\"]", "bun start"),
+        BUN.replace(
+            "[\"bun\", \"run\", \"index.ts\"]",
+            "[\"bun\", \"--smol\", \"run\", \"start\"]",
+        ),
+    ] {
+        let fixed = ctx
+            .fix(&text)
+            .1
+            .unwrap_or_else(|| panic!("{text}: {}", ctx.fix(&text).0));
+        assert!(fixed.contains("RUN bun prune --production\n"), "{fixed}");
+    }
+}
+
+#[test]
+fn bun_production_installs_need_no_prune() {
+    let ctx = bun_context(&[]);
+    for flag in ["--production", "-p"] {
+        let text = BUN.replace("--frozen-lockfile", &format!("--frozen-lockfile {flag}"));
+        let fixed = ctx.fix(&text).1.unwrap();
+        assert!(!fixed.contains("prune"), "{fixed}");
+        assert!(!fixed.contains("rm -rf"), "{fixed}");
+    }
+    // NODE_ENV=production and --omit=dev (ignored before bun 1.1.45) do not count.
+    let env = BUN.replace("WORKDIR", "ENV NODE_ENV=production\nWORKDIR");
+    assert!(
+        ctx.fix(&env)
+            .1
+            .unwrap()
+            .contains("RUN bun prune --production\n")
+    );
+    let omit = BUN.replace("--frozen-lockfile", "--frozen-lockfile --omit=dev");
+    assert!(
+        ctx.fix(&omit)
+            .1
+            .unwrap()
+            .contains("RUN bun prune --production\n")
+    );
+    // The build's own prune.
+    let own = BUN.replace("COPY . .\n", "COPY . .\nRUN bun prune --production\n");
+    assert_eq!(
+        ctx.fix(&own).1.unwrap().matches("bun prune").count(),
+        1,
+        "the build's own prune is enough"
+    );
+}
+
+#[test]
+fn bun_before_prune_reinstalls_production_dependencies() {
+    let ctx = bun_context(&[]);
+    for tag in ["1", "1.3.14", "1.1.38", "latest"] {
+        let text = BUN.replace("1.4.5", tag);
+        let (message, fixed) = ctx.fix(&text);
+        let fixed = fixed.unwrap_or_else(|| panic!("{message}"));
+        assert!(
+            fixed.contains(
+                "RUN rm -rf node_modules && bun install --frozen-lockfile --production\n\n"
+            ),
+            "{fixed}"
+        );
+        let twin = if tag == "latest" {
+            "slim".to_string()
+        } else {
+            format!("{tag}-slim")
+        };
+        assert!(
+            fixed.contains(&format!("FROM oven/bun:{twin}\n")),
+            "{fixed}"
+        );
+    }
+    // The reinstall keeps the install's mounts (its cache, its registry secret).
+    let mounted = BUN.replace("1.4.5", "1").replace(
+        "RUN bun install",
+        "RUN --mount=type=cache,target=/root/.bun/install/cache --mount=type=secret,id=npmrc,target=/app/.npmrc bun install",
+    );
+    assert!(ctx.fix(&mounted).1.unwrap().contains(
+        "RUN --mount=type=cache,target=/root/.bun/install/cache --mount=type=secret,id=npmrc,target=/app/.npmrc rm -rf node_modules && bun install --frozen-lockfile --production\n"
+    ));
+    // A build that writes into node_modules (prisma, also through a script) would lose it.
+    let prisma = BUN
+        .replace("1.4.5", "1")
+        .replace("COPY . .\n", "COPY . .\nRUN bunx prisma generate\n");
+    bun_reported(
+        &ctx,
+        &prisma,
+        "runs `prisma`, which may write into node_modules",
+    );
+    let ctx2 = bun_context(&[(
+        "package.json",
+        br#"{"name":"app","scripts":{"build":"prisma generate && bun build index.ts --outdir dist"},"dependencies":{"hono":"4.6.14"},"devDependencies":{"prisma":"6.1.0"}}"#,
+    )]);
+    let script = BUN
+        .replace("1.4.5", "1")
+        .replace("COPY . .\n", "COPY . .\nRUN bun run build\n");
+    bun_reported(&ctx2, &script, "runs `prisma`");
+    // With bun prune, the same build converts.
+    let pinned = script.replace("oven/bun:1\n", "oven/bun:1.4\n");
+    assert!(ctx2.fix(&pinned).1.is_some(), "{}", ctx2.fix(&pinned).0);
+}
+
+#[test]
+fn bun_reports_what_it_cannot_follow() {
+    let ctx = bun_context(&[]);
+    let cases = [
+        (
+            BUN.replace("bun install --frozen-lockfile", "bun add zod"),
+            "changes package.json and the lock file",
+        ),
+        (
+            BUN.replace("bun install --frozen-lockfile", "bun remove hono"),
+            "changes package.json",
+        ),
+        (
+            BUN.replace("bun install --frozen-lockfile", "bun update"),
+            "changes package.json",
+        ),
+        (
+            BUN.replace("bun install --frozen-lockfile", "bun install zod"),
+            "adds packages",
+        ),
+        (
+            BUN.replace("bun install --frozen-lockfile", "bun install --omit dev"),
+            "adds packages",
+        ),
+        (
+            BUN.replace("bun install --frozen-lockfile", "bun add -g typescript"),
+            "installs outside WORKDIR",
+        ),
+        (
+            BUN.replace("bun install --frozen-lockfile", "bun install -g typescript"),
+            "installs outside WORKDIR",
+        ),
+        (
+            BUN.replace("bun install --frozen-lockfile", "bun install --filter app"),
+            "another project or a workspace",
+        ),
+        (
+            BUN.replace(
+                "bun install --frozen-lockfile",
+                "bun install --backend=symlink",
+            ),
+            "link into bun's cache",
+        ),
+        (
+            BUN.replace("WORKDIR /app", "ENV BUN_INSTALL=/opt/bun\nWORKDIR /app"),
+            "BUN_INSTALL is /opt/bun",
+        ),
+        (
+            BUN.replace(
+                "RUN bun install",
+                "RUN BUN_INSTALL_GLOBAL_DIR=/g bun install",
+            ),
+            "BUN_INSTALL_GLOBAL_DIR is /g",
+        ),
+        (
+            BUN.replace(
+                "RUN bun install --frozen-lockfile",
+                "RUN cd /tmp && bun install",
+            ),
+            "runs in /tmp, not in the WORKDIR",
+        ),
+        (
+            BUN.replace(
+                "RUN bun install --frozen-lockfile",
+                "RUN npm ci && bun install",
+            ),
+            "dockopt converts a project installed by one package manager",
+        ),
+        (
+            BUN.replace(
+                "COPY . .\n",
+                "COPY . .\nRUN bun build index.ts --outfile /usr/local/bin/app --compile\n",
+            ),
+            "outside WORKDIR",
+        ),
+        // At run time: devDependencies through bun run, bunx, bun x, --preload, scripts.
+        (
+            BUN.replace(
+                "[\"bun\", \"run\", \"index.ts\"]",
+                "[\"bunx\", \"eslint\", \".\"]",
+            ),
+            "eslint is a devDependency",
+        ),
+        (
+            BUN.replace("[\"bun\", \"run\", \"index.ts\"]", "bun x eslint ."),
+            "eslint is a devDependency",
+        ),
+        (
+            BUN.replace("[\"bun\", \"run\", \"index.ts\"]", "bun run lint"),
+            "eslint is a devDependency",
+        ),
+        (
+            BUN.replace("[\"bun\", \"run\", \"index.ts\"]", "bun eslint ."),
+            "eslint is a devDependency",
+        ),
+        (
+            BUN.replace(
+                "[\"bun\", \"run\", \"index.ts\"]",
+                "[\"bun\", \"--preload\", \"@types/bun\", \"index.ts\"]",
+            ),
+            "@types/bun is a devDependency",
+        ),
+        (
+            BUN.replace(
+                "[\"bun\", \"run\", \"index.ts\"]",
+                "bun -r=@types/bun/x index.ts",
+            ),
+            "@types/bun is a devDependency",
+        ),
+        (
+            BUN.replace(
+                "[\"bun\", \"run\", \"index.ts\"]",
+                "bun --cwd /srv run start",
+            ),
+            "another project",
+        ),
+        (
+            BUN.replace(
+                "[\"bun\", \"run\", \"index.ts\"]",
+                "bun --frobnicate index.ts",
+            ),
+            "an option dockopt does not know",
+        ),
+    ];
+    for (text, why) in &cases {
+        bun_reported(&ctx, text, why);
+    }
+    // bunfig.toml preloads a devDependency before every run.
+    let preload = bun_context(&[("bunfig.toml", b"preload = [\"eslint/register\"]\n")]);
+    bun_reported(&preload, BUN, "eslint is a devDependency");
+    // Workspaces, install scripts, another packageManager, no lock file, no context.
+    for (package, why) in [
+        (
+            &br#"{"name":"root","workspaces":["packages/*"]}"#[..],
+            "package.json has `workspaces`",
+        ),
+        (
+            br#"{"name":"app","scripts":{"postinstall":"node x.js"}}"#,
+            "`postinstall` script",
+        ),
+        (
+            br#"{"name":"app","packageManager":"pnpm@9.8.0"}"#,
+            "packageManager is pnpm@9.8.0",
+        ),
+    ] {
+        let ctx = bun_context(&[("package.json", package)]);
+        bun_reported(&ctx, BUN, why);
+    }
+    let no_lock = Context::new(&[("package.json", BUN_PACKAGE)]);
+    bun_reported(
+        &no_lock,
+        BUN,
+        "the build context has no bun.lock or bun.lockb",
+    );
+    let ignored = bun_context(&[(".dockerignore", b"bun.lock\n")]);
+    bun_reported(
+        &ignored,
+        BUN,
+        "the build context has no bun.lock or bun.lockb",
+    );
+    let lockb = Context::new(&[
+        ("package.json", BUN_PACKAGE),
+        ("bun.lockb", b"\x00\x01binary"),
+    ]);
+    assert!(lockb.fix(BUN).1.is_some(), "{}", lockb.fix(BUN).0);
+    reported(BUN, "dockopt needs package.json and bun.lock or bun.lockb");
+    // Alpine, slim and distroless bun images are no build images.
+    for tag in ["1-alpine", "1-slim", "distroless"] {
+        quiet(&BUN.replace("1.4.5", tag));
+    }
 }

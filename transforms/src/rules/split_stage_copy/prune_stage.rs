@@ -22,7 +22,7 @@ use dockopt_syntax::{Instruction, InstructionKind, Stage};
 use super::{copies_whole_context, lock_file_install, plain_context_copy};
 use crate::CheckContext;
 use crate::knowledge::Ecosystem;
-use crate::manifest::{glob_component, package_json, written_present};
+use crate::manifest::{glob_component, installed_writer, written_present};
 use crate::paths::indent_of;
 use crate::rules::script_of;
 
@@ -328,19 +328,11 @@ fn check_build(
             ));
         }
     }
-    let texts = with_scripts_named(ctx, ecosystem, run.args_text())?;
-    for text in &texts {
-        let lower = text.to_ascii_lowercase();
-        if let Some(word) = ecosystem
-            .build_writes_installed
-            .iter()
-            .find(|w| lower.contains(&w.to_ascii_lowercase()))
-        {
-            return Err(format!(
-                "the build at line {at} runs `{word}`, which may write into {installed} what \
-                 the application needs; the stage keeps its own {installed}"
-            ));
-        }
+    if let Some(word) = installed_writer(ctx.build_context, ecosystem, run.args_text())? {
+        return Err(format!(
+            "the build at line {at} runs `{word}`, which may write into {installed} what the \
+             application needs; the stage keeps its own {installed}"
+        ));
     }
     Ok(())
 }
@@ -353,67 +345,6 @@ fn is_prune_command(ecosystem: &Ecosystem, command: &dockopt_shell::Command) -> 
             .prune
             .iter()
             .any(|words| words.first().map(String::as_str) == subcommand && subcommand.is_some())
-}
-
-/// How many package.json scripts [`with_scripts_named`] reads at most: a build that
-/// names more is left alone.
-const MAX_SCRIPTS: usize = 64;
-
-/// `text` and the text of every package.json script it names, and of every script those
-/// name in turn, each with its hooks (`prebuild`, `postbuild`). A word names a script when
-/// it is the script's name, ends with `:` and the name (`npm:generate` in concurrently's
-/// form), or is a glob that matches it (`build:*` for npm-run-all). Over-reading only
-/// leaves more stages alone.
-fn with_scripts_named(
-    ctx: &CheckContext<'_>,
-    ecosystem: &Ecosystem,
-    text: &str,
-) -> Result<Vec<String>, String> {
-    let package = ctx
-        .build_context
-        .and_then(package_json)
-        .ok_or("package.json cannot be read")?;
-    let scripts = package
-        .get("scripts")
-        .and_then(|s| s.as_object())
-        .map(|s| {
-            s.iter()
-                .filter_map(|(name, v)| Some((name.as_str(), v.as_str()?)))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    let mut texts = vec![text.to_string()];
-    let mut reached: Vec<&str> = Vec::new();
-    let mut next = 0;
-    while next < texts.len() {
-        let current = texts[next].clone();
-        next += 1;
-        for word in current.split(|c: char| c.is_whitespace() || "'\"`;&|()<>=$,".contains(c)) {
-            for &(name, _) in &scripts {
-                let named = word == name
-                    || word.strip_suffix(name).is_some_and(|p| p.ends_with(':'))
-                    || (word.contains('*') && glob_component(word, name));
-                if !named || reached.contains(&name) {
-                    continue;
-                }
-                for hook in
-                    std::iter::once("").chain(ecosystem.script_hooks.iter().map(String::as_str))
-                {
-                    let key = format!("{hook}{name}");
-                    if let Some(&(_, body)) = scripts.iter().find(|(n, _)| *n == key) {
-                        texts.push(body.to_string());
-                    }
-                }
-                reached.push(name);
-                if reached.len() > MAX_SCRIPTS {
-                    return Err(format!(
-                        "the build runs more than {MAX_SCRIPTS} package.json scripts"
-                    ));
-                }
-            }
-        }
-    }
-    Ok(texts)
 }
 
 /// Fails unless `copy` is the only thing that uses the stage `name`: no other `--from`, no

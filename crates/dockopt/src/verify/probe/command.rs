@@ -234,7 +234,11 @@ impl Resolver<'_> {
             });
             return;
         }
-        if matches!(b, "npm" | "npx" | "yarn" | "yarnpkg" | "pnpm") {
+        // Package managers and bun run the app with the node_modules of its folder.
+        if matches!(
+            b,
+            "npm" | "npx" | "yarn" | "yarnpkg" | "pnpm" | "bun" | "bunx"
+        ) {
             out.runtimes.push(Runtime::Node {
                 node: self.lookup("node"),
                 script: None,
@@ -418,6 +422,7 @@ mod tests {
                 b"#!/usr/bin/env node\n",
             ),
             ("usr/local/bin/docker-entrypoint.sh", b"#!/bin/sh\n"),
+            ("usr/local/bin/bun", b"elf"),
             ("bin/sh", b"elf"),
             ("usr/bin/tini", b"elf"),
             ("usr/bin/java", b"elf"),
@@ -501,6 +506,15 @@ mod tests {
             }]
         );
         let c = resolve(&["npm", "start"], PATH);
+        assert_eq!(
+            c.runtimes,
+            [Runtime::Node {
+                node: Some("/usr/bin/node".into()),
+                script: None
+            }]
+        );
+        // bun runs the project's node_modules like node does: its packages are compared.
+        let c = resolve(&["bun", "run", "index.ts"], PATH);
         assert_eq!(
             c.runtimes,
             [Runtime::Node {
