@@ -165,6 +165,10 @@ pub struct Ecosystem {
     /// Word sets of a command that removes the development-only packages from `installed`.
     #[serde(default)]
     pub prune: Vec<Vec<String>>,
+    /// Word sets of an install that, after `rm -rf INSTALLED &&`, keeps only the
+    /// production packages (a prune for versions without one).
+    #[serde(default)]
+    pub reinstall_prune: Vec<Vec<String>>,
     /// The subcommands that run a script of the manifest (`npm run build`).
     #[serde(default)]
     pub runs_script: Vec<String>,

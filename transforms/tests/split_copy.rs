@@ -883,3 +883,51 @@ fn four_stage_form_reads_every_script_the_build_reaches() {
     );
     assert!(check("split-stage-copy", &plain.0, &mounted).is_empty());
 }
+
+/// With no build step after the source, the four-stage form still keys the production
+/// packages on the manifests; bun's prune for tags before 1.4 (`rm -rf node_modules &&` a
+/// production reinstall) counts as a prune, and nothing looser does.
+#[test]
+fn four_stage_form_without_a_build_and_with_buns_reinstall() {
+    let npm = Dir::new("ssc4-nobuild");
+    ts_api(&npm, r#""start":"node src/server.js""#);
+    let no_build = TS_API.replace("RUN npm run build\n", "");
+    let found = check("split-stage-copy", &npm.0, &no_build);
+    assert_eq!(found.len(), 1, "{found:?}");
+
+    let bun = Dir::new("ssc4-bun");
+    bun.file(
+        "package.json",
+        r#"{"name":"polls","dependencies":{"hono":"4.6.14"},"devDependencies":{"typescript":"5.9.3"}}"#,
+    )
+    .file("bun.lock", "{\n  \"lockfileVersion\": 1,\n}\n")
+    .file("index.ts", "import { Hono } from 'hono'\n");
+    let text = "FROM oven/bun:1 AS build\nWORKDIR /app\nCOPY package.json bun.lock ./\nRUN --mount=type=cache,target=/root/.bun/install/cache bun install --frozen-lockfile\nCOPY . .\nRUN --mount=type=cache,target=/root/.bun/install/cache rm -rf node_modules && bun install --frozen-lockfile --production\n\nFROM oven/bun:1-slim\nWORKDIR /app\nCOPY --from=build /app /app\nCMD [\"bun\", \"index.ts\"]\n";
+    assert_eq!(check("split-stage-copy", &bun.0, text).len(), 1);
+    let pruned = text.replace(
+        "rm -rf node_modules && bun install --frozen-lockfile --production",
+        "bun prune --production",
+    );
+    assert_eq!(check("split-stage-copy", &bun.0, &pruned).len(), 1);
+    for not_a_prune in [
+        "rm -rf node_modules || bun install --frozen-lockfile --production",
+        "rm -rf node_modules dist && bun install --frozen-lockfile --production",
+        "rm -rf node_modules && bun install --production",
+        "rm -rf node_modules && bun install --frozen-lockfile",
+        "bun install --frozen-lockfile --production",
+    ] {
+        let other = text.replace(
+            "rm -rf node_modules && bun install --frozen-lockfile --production",
+            not_a_prune,
+        );
+        assert!(
+            check("split-stage-copy", &bun.0, &other).is_empty(),
+            "{not_a_prune}"
+        );
+    }
+    let secret = text.replace(
+        "RUN --mount=type=cache,target=/root/.bun/install/cache rm",
+        "RUN --mount=type=secret,id=npmrc rm",
+    );
+    assert!(check("split-stage-copy", &bun.0, &secret).is_empty());
+}

@@ -221,7 +221,7 @@ fn read_stage<'a, 'k>(ctx: &CheckContext<'k>, stage: &Stage<'a>) -> Result<Shape
         .rposition(|i| i.kind() == InstructionKind::Run)
         .ok_or("no RUN follows the source")?;
     let prune = rest[prune_at];
-    if !is_prune(ecosystem, prune) {
+    if !is_prune(ecosystem, &installed, prune) {
         return Err(format!(
             "the stage's last RUN (line {}) is not a prune",
             line(prune)
@@ -266,9 +266,6 @@ fn read_stage<'a, 'k>(ctx: &CheckContext<'k>, stage: &Stage<'a>) -> Result<Shape
             }
         }
     }
-    if builds.is_empty() {
-        return Err("nothing is built after the source COPY".into());
-    }
     Ok(Shape {
         ecosystem,
         installed,
@@ -279,18 +276,48 @@ fn read_stage<'a, 'k>(ctx: &CheckContext<'k>, stage: &Stage<'a>) -> Result<Shape
     })
 }
 
-/// A RUN that is one prune command of the ecosystem, without flags.
-fn is_prune(ecosystem: &Ecosystem, run: Instruction<'_>) -> bool {
+/// A RUN that is one prune command of the ecosystem (`npm prune --omit=dev`), or
+/// `rm -rf INSTALLED && ` one of its `reinstall_prune` installs, with no flags but cache
+/// mounts.
+fn is_prune(ecosystem: &Ecosystem, installed: &str, run: Instruction<'_>) -> bool {
     let Some(script) = script_of(run) else {
         return false;
     };
+    let only_cache_mounts = run.flags().all(|f| {
+        f.name() == "mount"
+            && f.value()
+                .is_some_and(|v| v.split(',').any(|p| p == "type=cache"))
+    });
+    let manager = |c: &dockopt_shell::Command| c.program() == Some(ecosystem.manager.as_str());
     let commands = script.commands();
-    let [command] = commands.as_slice() else {
-        return false;
-    };
-    run.flags().next().is_none()
-        && command.program() == Some(ecosystem.manager.as_str())
-        && ecosystem.prune.iter().any(|words| command.has_all(words))
+    only_cache_mounts
+        && match commands.as_slice() {
+            [command] => manager(command) && ecosystem.prune.iter().any(|w| command.has_all(w)),
+            [remove, install] => {
+                let between = &script.text()[remove.span.clean.end..install.span.clean.start];
+                between.trim() == "&&"
+                    && removes_only(remove, installed)
+                    && manager(install)
+                    && ecosystem.reinstall_prune.iter().any(|w| install.has_all(w))
+            }
+            _ => false,
+        }
+}
+
+/// `rm -rf FOLDER` (or `./FOLDER`, `-fr`, `-r -f`) and nothing else.
+fn removes_only(command: &dockopt_shell::Command, folder: &str) -> bool {
+    let targets: Vec<_> = command.positionals().map(|w| w.value()).collect();
+    command.program() == Some("rm")
+        && command.has_flag("-r")
+        && command.has_flag("-f")
+        && command.args.iter().filter(|a| a.is_flag()).all(|a| {
+            a.value().is_some_and(|v| {
+                v.trim_start_matches('-')
+                    .chars()
+                    .all(|c| matches!(c, 'r' | 'f' | 'R'))
+            })
+        })
+        && matches!(targets.as_slice(), [Some(t)] if t.trim_start_matches("./").trim_end_matches('/') == folder)
 }
 
 /// A build RUN the bind mount serves: it installs nothing, mounts nothing over the
