@@ -17,14 +17,15 @@ declare_rule! {
     /// where that stage ends with a lock-file install of dependencies (`npm ci`, `yarn
     /// install --frozen-lockfile`, `pnpm install --frozen-lockfile`, `bun install
     /// --frozen-lockfile`, `poetry install --no-root` into an in-project venv) followed
-    /// only by COPYs of the build context
-    /// (`COPY . .`), and copies instead the folder the install created (`node_modules`,
-    /// `.venv`) from the stage, then the same context files straight from the context.
+    /// only by COPYs of the build context (`COPY . .`), and copies instead the folder the
+    /// install created (`node_modules`, `.venv`) from the stage, then the same context
+    /// files straight from the context.
     ///
     /// When the stage prunes the development-only packages at its end, after its source
     /// COPY and any build steps (`npm run build`, then `npm prune --omit=dev`: what
     /// `multi-stage` writes for an npm project; for bun before 1.4, `rm -rf node_modules &&
-    /// bun install --frozen-lockfile --production` counts as the prune), the stage becomes four:
+    /// bun install --frozen-lockfile --production` counts as the prune), the stage becomes
+    /// four:
     /// `base` (what came before the manifests COPY), `dev-deps` (the manifests and the
     /// install), `prod-deps` (the prune) and the build stage (the source and the build,
     /// with `dev-deps`' installed folder bind-mounted read-write, its writes dropped); the
