@@ -453,3 +453,51 @@ fn bun_app_prunes_or_reinstalls_by_the_tag_bun_version() {
         "runs the bun script `typecheck`, which runs `tsc`",
     );
 }
+
+/// The prune or reinstall runs after the source COPY, which puts the context's lock and
+/// package.json back (helper-24's review): the install must have used that lock. And the
+/// image's entrypoint runs `bun CMD...` for a CMD that does not name bun.
+#[test]
+fn bun_app_is_converted_only_when_the_install_used_the_contexts_lock() {
+    let dir = bun_app("bun-hono-lock");
+    let text = "FROM oven/bun:1\nWORKDIR /usr/src/app\nCOPY package.json bun.lock ./\nRUN bun install --frozen-lockfile\nCOPY . .\nEXPOSE 3000\nCMD [\"bun\", \"run\", \"start\"]\n";
+    assert!(fixed(&dir.0, text).contains("FROM oven/bun:1-slim\n"));
+    // A plain install may update a stale lock, which the source COPY puts back: the
+    // reinstall (or prune) would fail on it.
+    reported(
+        &dir.0,
+        &text.replace("bun install --frozen-lockfile", "bun install"),
+        "may update the lock file",
+    );
+    // No lock before the install: it resolves anew, the reinstall would take the context's.
+    reported(
+        &dir.0,
+        &text.replace("COPY package.json bun.lock ./", "COPY package.json ./"),
+        "runs before the lock file is COPYed",
+    );
+    // The whole context before the install carries the lock.
+    let whole = text.replace("COPY package.json bun.lock ./\n", "COPY . .\n");
+    assert!(fixed(&dir.0, &whole).contains("FROM oven/bun:1-slim\n"));
+    // oven/bun's entrypoint would run `bun start`, `bun tsc`: not followed.
+    for cmd in [
+        "[\"start\"]",
+        "[\"run\", \"start\"]",
+        "[\"--smol\", \"start\"]",
+        "[\"tsc\"]",
+    ] {
+        reported(
+            &dir.0,
+            &text.replace("[\"bun\", \"run\", \"start\"]", cmd),
+            "oven/bun's entrypoint may run",
+        );
+    }
+    // With an ENTRYPOINT of the Dockerfile's own, the CMD is its arguments.
+    let own = text.replace(
+        "CMD [\"bun\", \"run\", \"start\"]",
+        "ENTRYPOINT [\"bun\", \"run\"]\nCMD [\"start\"]",
+    );
+    assert!(
+        fixed(&dir.0, &own).contains("FROM oven/bun:1-slim\n"),
+        "{own}"
+    );
+}

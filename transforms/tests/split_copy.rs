@@ -931,3 +931,29 @@ fn four_stage_form_without_a_build_and_with_buns_reinstall() {
     );
     assert!(check("split-stage-copy", &bun.0, &secret).is_empty());
 }
+
+/// non-root-user leaves a Bun app alone when its source opens a bun:sqlite database: the
+/// file (and its journal) would be written beside the code, in the root-owned WORKDIR.
+#[test]
+fn non_root_user_reports_a_bun_sqlite_database_beside_the_code() {
+    let text = "FROM oven/bun:1\nWORKDIR /usr/src/app\nCOPY . .\nRUN bun install --frozen-lockfile\nCMD [\"bun\", \"run\", \"index.ts\"]\n";
+    let dir = Dir::new("nru-bun-sqlite");
+    dir.file("package.json", r#"{"name":"polls","dependencies":{"hono":"4.6.14"}}"#)
+        .file("bun.lock", "{}\n")
+        .file(
+            "index.ts",
+            "import { Database } from \"bun:sqlite\";\nconst db = new Database(\"polls.sqlite\", { create: true });\n",
+        );
+    let found = check("non-root-user", &dir.0, text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].fix.is_none(), "{found:?}");
+    assert!(
+        found[0].message.contains("bun:sqlite"),
+        "{}",
+        found[0].message
+    );
+    // Without the database the image's own user is taken.
+    dir.file("index.ts", "export default { port: 3000 };\n");
+    let found = check("non-root-user", &dir.0, text);
+    assert!(found[0].fix.is_some(), "{found:?}");
+}

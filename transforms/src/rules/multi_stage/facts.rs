@@ -433,6 +433,10 @@ pub(crate) struct BunFacts {
     pub(crate) build_out_file: Vec<String>,
     pub(crate) outside_flags: Vec<Setting>,
     pub(crate) locks: Vec<String>,
+    /// Flags or subcommands that make an install fail rather than update the lock.
+    pub(crate) frozen: Vec<String>,
+    /// The first words of a CMD that oven/bun's entrypoint runs as they are.
+    pub(crate) cmd_programs: Vec<String>,
     pub(crate) install_env: Vec<String>,
     pub(crate) prune: String,
     pub(crate) prune_since: String,

@@ -197,6 +197,9 @@ impl Ecosystem for Node {
 
     /// What the runtime runs must not need a devDependency (node_run.rs).
     fn check_command(&self, a: &Analysis<'_>, instruction: Instruction<'_>) -> Plan<()> {
+        if self.exclusive == Some("bun") {
+            check_bun_cmd(a, instruction)?;
+        }
         super::node_run::check_dev_dependencies(a, instruction, self.prune().as_deref())
     }
 
@@ -639,6 +642,7 @@ impl Node {
             self.project_install("bun", line)?;
             self.users.push((line, state.user.clone()));
             if has(&facts.prod_flags).is_none() {
+                Self::check_bun_lock_used(scan, call, sub)?;
                 let reinstall = !facts.tag_has_prune(&image.tag);
                 let prune = if reinstall {
                     let mut text = call.mounts.join(" ");
@@ -708,6 +712,40 @@ impl Node {
     /// What a bun install of the project needs: it runs in the WORKDIR, the build context
     /// has package.json without workspaces or install scripts and a lock file, and nothing
     /// keeps packages or globals outside the WORKDIR.
+    /// The prune or reinstall after the source COPY reads the context's package.json and
+    /// lock: the install must have used that lock (frozen, lock COPYed before it).
+    fn check_bun_lock_used(scan: &Scan, call: &Call<'_>, sub: &str) -> Plan<()> {
+        let facts = &call.knowledge.multi_stage.node.bun;
+        let line = call.line;
+        let frozen = facts
+            .frozen
+            .iter()
+            .any(|w| w == sub || call.command.has_flag(w));
+        if !frozen {
+            return Err(format!(
+                "the `bun {sub}` at line {line} may update the lock file, and the source COPY \
+                 after it puts the context's back before devDependencies are dropped; with \
+                 `--frozen-lockfile` dockopt can convert it"
+            ));
+        }
+        let copied = scan.context_copies.iter().any(|c| {
+            c.sources.iter().any(|s| {
+                let s = s.trim_end_matches('/');
+                matches!(s, "." | "./" | "")
+                    || facts.locks.iter().any(|l| base_name(s) == l.as_str())
+            })
+        });
+        if !copied {
+            return Err(format!(
+                "the `bun {sub}` at line {line} runs before the lock file is COPYed (so it \
+                 resolves anew), and dropping devDependencies after the source COPY would \
+                 install from the context's lock; COPY {} before the install",
+                facts.locks.join(" or ")
+            ));
+        }
+        Ok(())
+    }
+
     fn check_bun_project(call: &Call<'_>) -> Plan<()> {
         let facts = &call.knowledge.multi_stage.node.bun;
         let Call {
@@ -878,4 +916,46 @@ fn install_in_workdir(call: &Call<'_>, manager: &str) -> Plan<()> {
         ));
     }
     Ok(())
+}
+
+/// With no ENTRYPOINT of the Dockerfile's own, oven/bun's entrypoint runs `bun CMD...` for a
+/// CMD that starts with an option or a word that is no command (`["start"]`, `["tsc"]`):
+/// dockopt follows only a CMD that names bun itself.
+fn check_bun_cmd(a: &Analysis<'_>, instruction: Instruction<'_>) -> Plan<()> {
+    if instruction.kind() != InstructionKind::Cmd {
+        return Ok(());
+    }
+    let stage = instruction.file().stages().into_iter().find(|s| {
+        s.instructions
+            .iter()
+            .any(|i| i.index() == instruction.index())
+    });
+    let own_entrypoint = stage.is_some_and(|s| {
+        s.instructions
+            .iter()
+            .any(|i| i.kind() == InstructionKind::Entrypoint)
+    });
+    if own_entrypoint {
+        return Ok(());
+    }
+    let facts = &a.knowledge().multi_stage.node.bun;
+    let words = instruction.words();
+    let first = words.first().map(|w| w.value);
+    if instruction.is_exec_form()
+        && first.is_some_and(|p| facts.cmd_programs.iter().any(|c| c == p))
+    {
+        return Ok(());
+    }
+    // A shell-form CMD runs under /bin/sh -c, which is a command: the entrypoint leaves it.
+    if !instruction.is_exec_form() {
+        return Ok(());
+    }
+    Err(format!(
+        "the CMD at line {} starts with `{}`, which oven/bun's entrypoint may run as `bun {}`; \
+         dockopt follows a CMD that names bun (`[\"bun\", \"run\", \"start\"]`) or an \
+         ENTRYPOINT of the Dockerfile's own",
+        a.line(instruction),
+        first.unwrap_or(""),
+        first.unwrap_or("")
+    ))
 }

@@ -1880,7 +1880,7 @@ fn bun_dev_installs_prune_when_the_tag_has_bun_prune() {
     // `bun ci`, `bun i` and a script (`bun start`) at run time.
     for text in [
         BUN.replace("bun install --frozen-lockfile", "bun ci"),
-        BUN.replace("bun install --frozen-lockfile", "bun i"),
+        BUN.replace("bun install --frozen-lockfile", "bun i --frozen-lockfile"),
         BUN.replace("[\"bun\", \"run\", \"index.ts\"]", "bun start"),
         BUN.replace(
             "[\"bun\", \"run\", \"index.ts\"]",
@@ -1893,6 +1893,13 @@ fn bun_dev_installs_prune_when_the_tag_has_bun_prune() {
             .unwrap_or_else(|| panic!("{text}: {}", ctx.fix(&text).0));
         assert!(fixed.contains("RUN bun prune --production\n"), "{fixed}");
     }
+    // An install that may update the lock: the prune after the source COPY would read the
+    // context's stale one.
+    bun_reported(
+        &ctx,
+        &BUN.replace("bun install --frozen-lockfile", "bun i"),
+        "may update the lock file",
+    );
 }
 
 #[test]
