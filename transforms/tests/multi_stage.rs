@@ -491,6 +491,14 @@ fn bun_app_is_converted_only_when_the_install_used_the_contexts_lock() {
             "oven/bun's entrypoint may run",
         );
     }
+    // A pinned bun older than the oldest measured (1.0.x had --frozen-lockfile bugs).
+    reported(
+        &dir.0,
+        &text.replace("oven/bun:1\n", "oven/bun:1.0.36\n"),
+        "a bun older than 1.1.38",
+    );
+    let measured = text.replace("oven/bun:1\n", "oven/bun:1.1.38\n");
+    assert!(fixed(&dir.0, &measured).contains("FROM oven/bun:1.1.38-slim\n"));
     // With an ENTRYPOINT of the Dockerfile's own, the CMD is its arguments.
     let own = text.replace(
         "CMD [\"bun\", \"run\", \"start\"]",

@@ -434,6 +434,8 @@ pub(crate) struct BunFacts {
     pub(crate) outside_flags: Vec<Setting>,
     pub(crate) locks: Vec<String>,
     /// Flags or subcommands that make an install fail rather than update the lock.
+    /// The oldest bun version measured; a tag pinning an older one is reported.
+    pub(crate) measured_since: String,
     pub(crate) frozen: Vec<String>,
     /// The first words of a CMD that oven/bun's entrypoint runs as they are.
     pub(crate) cmd_programs: Vec<String>,
@@ -451,15 +453,26 @@ impl BunFacts {
     /// version the tag's version part allows (`1.4` is 1.4.0 or later) is at least
     /// `prune_since`. Floating tags without a version (`latest`) do not.
     pub(crate) fn tag_has_prune(&self, tag: &str) -> bool {
-        let parse =
-            |v: &str| -> Option<Vec<u64>> { v.split('.').map(|p| p.parse::<u64>().ok()).collect() };
-        let version = tag.split('-').next().unwrap_or(tag);
-        let (Some(mut lowest), Some(since)) = (parse(version), parse(&self.prune_since)) else {
-            return false;
-        };
-        lowest.resize(since.len().max(lowest.len()), 0);
-        lowest >= since
+        tag_at_least(tag, &self.prune_since).unwrap_or(false)
     }
+
+    /// Whether the tag's bun is one dockopt measured: a floating tag (`1`, `latest`) or a
+    /// pinned version at least `measured_since`.
+    pub(crate) fn tag_is_measured(&self, tag: &str) -> bool {
+        let version = tag.split('-').next().unwrap_or(tag);
+        version.split('.').count() < 2 || tag_at_least(tag, &self.measured_since).unwrap_or(true)
+    }
+}
+
+/// Whether the lowest version the tag's version part allows (`1.4` is 1.4.0 or later) is at
+/// least `since`; `None` when the tag has no version part (`latest`).
+fn tag_at_least(tag: &str, since: &str) -> Option<bool> {
+    let parse =
+        |v: &str| -> Option<Vec<u64>> { v.split('.').map(|p| p.parse::<u64>().ok()).collect() };
+    let version = tag.split('-').next().unwrap_or(tag);
+    let (mut lowest, since) = (parse(version)?, parse(since)?);
+    lowest.resize(since.len().max(lowest.len()), 0);
+    Some(lowest >= since)
 }
 
 /// A setting and the value that matters.

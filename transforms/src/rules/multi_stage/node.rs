@@ -603,6 +603,13 @@ impl Node {
                  converts bun builds on the oven/bun images, whose slim twin has bun too"
             ));
         };
+        if !facts.tag_is_measured(&image.tag) {
+            return Err(format!(
+                "the `bun` at line {line} runs on {}:{}, a bun older than {} (the oldest whose \
+                 installs dockopt measured); a newer tag would make it sure",
+                image.repository, image.tag, facts.measured_since
+            ));
+        }
         let has = |flags: &'r [String]| -> Option<&'r str> {
             flags
                 .iter()
