@@ -491,6 +491,17 @@ fn bun_app_is_converted_only_when_the_install_used_the_contexts_lock() {
             "oven/bun's entrypoint may run",
         );
     }
+    // Another bunfig's preload is not read.
+    for cmd in [
+        "[\"bun\", \"-c\", \"bunfig.test.toml\", \"index.ts\"]",
+        "[\"bun\", \"--config=./bunfig.test.toml\", \"index.ts\"]",
+    ] {
+        reported(
+            &dir.0,
+            &text.replace("[\"bun\", \"run\", \"start\"]", cmd),
+            "another bunfig",
+        );
+    }
     // A pinned bun older than the oldest measured (1.0.x had --frozen-lockfile bugs).
     reported(
         &dir.0,

@@ -376,6 +376,8 @@ pub(crate) struct NodeRunFacts {
     pub(crate) bun_x: Vec<String>,
     pub(crate) bun_module_flags: Vec<String>,
     pub(crate) bun_valued_flags: Vec<String>,
+    /// Flags that name another bunfig, whose preload dockopt does not read.
+    pub(crate) bun_config_flags: Vec<String>,
     pub(crate) bun_flags: Vec<String>,
     pub(crate) bun_dir_flags: Vec<String>,
     pub(crate) bunx_package_flags: Vec<String>,

@@ -667,6 +667,8 @@ impl Walker<'_> {
                 }
                 let why = if contains(&facts.bun_dir_flags, flag) {
                     "which runs another project or workspace members dockopt does not read"
+                } else if contains(&facts.bun_config_flags, flag) {
+                    "another bunfig, whose preload modules dockopt does not read"
                 } else {
                     "an option dockopt does not know; it cannot tell what bun runs"
                 };
