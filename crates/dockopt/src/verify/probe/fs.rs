@@ -177,8 +177,10 @@ impl ImageFs {
             if wants.keeps(path, buf) {
                 self.texts
                     .insert(path.to_string(), String::from_utf8_lossy(buf).into_owned());
+                return Ok(());
             }
-            return Ok(());
+            // Not a text after all (a pnpm store file may be a native addon or a script):
+            // the ELF and script checks below read it from `buf`.
         }
         fill(entry, buf, 4)?;
         if elf::is_elf(buf) {
