@@ -201,7 +201,7 @@ pub fn reads(
             |acc, w| format!("{acc} {w}"),
         )
     };
-    if let Some(flag) = eco.source_flags.iter().find(|f| command.has_flag(f)) {
+    if let Some(flag) = command.first_flag(&eco.source_flags) {
         return Reads::Source(format!("`{} {flag}` reads more than the manifests", name()));
     }
     let project_too =
@@ -280,7 +280,7 @@ pub fn reads(
     }
 }
 
-pub(crate) fn excluded_note(context: &BuildContext, path: &str) -> &'static str {
+fn excluded_note(context: &BuildContext, path: &str) -> &'static str {
     if context.is_excluded(path) {
         " (.dockerignore excludes it)"
     } else {
@@ -774,7 +774,7 @@ const MAX_SCRIPTS: usize = 64;
 /// it is the script's name, ends with `:` and the name (`npm:generate` in concurrently's
 /// form), or is a glob that matches it (`build:*` for npm-run-all). Over-reading only
 /// leaves more stages alone.
-pub fn with_scripts_named(
+fn with_scripts_named(
     context: Option<&BuildContext>,
     ecosystem: &Ecosystem,
     text: &str,

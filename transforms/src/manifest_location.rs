@@ -138,7 +138,7 @@ pub fn check(
 
 /// The path a place names when it is local: `wheels`, `/srv/pypi`, `file:///srv/pypi`
 /// (`name=` before it names an index); `None` for a URL (`https://...`).
-pub fn local_path(place: &str) -> Option<&str> {
+fn local_path(place: &str) -> Option<&str> {
     let place = match place.split_once('=') {
         Some((name, rest))
             if !name.is_empty()

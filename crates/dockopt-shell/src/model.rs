@@ -444,6 +444,11 @@ impl Command {
             .any(|a| a.matches_flag(flag))
     }
 
+    /// The first of `flags` the command has ([`Command::has_flag`]), as given.
+    pub fn first_flag<'f, S: AsRef<str>>(&self, flags: &'f [S]) -> Option<&'f str> {
+        flags.iter().map(AsRef::as_ref).find(|f| self.has_flag(f))
+    }
+
     /// Whether every one of `words` is a flag ([`Command::has_flag`]) or a positional
     /// argument of the command: `["prune", "--omit=dev"]` for `npm prune --omit=dev`.
     pub fn has_all<S: AsRef<str>>(&self, words: &[S]) -> bool {

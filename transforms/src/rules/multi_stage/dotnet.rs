@@ -52,14 +52,7 @@ impl Ecosystem for Dotnet {
             "tool" if has("-g") || has("--global") || has("--tool-path") => Err(format!(
                 "`dotnet tool` at line {line} installs outside WORKDIR"
             )),
-            _ if call
-                .knowledge
-                .multi_stage
-                .ecosystem(self.name())
-                .is_harmless(sub) =>
-            {
-                Ok(())
-            }
+            _ if call.harmless_subcommand(self.name()) => Ok(()),
             _ => Err(unknown_run(line, &format!("dotnet {sub}"))),
         }
     }

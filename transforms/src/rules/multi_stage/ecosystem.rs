@@ -124,6 +124,14 @@ impl<'r> Call<'r> {
         let (operands, _) = parse_args(&self.command.args, &[]);
         operands.first().and_then(|w| w.value()).unwrap_or("")
     }
+
+    /// Whether the subcommand is one `ecosystem` lists as writing nothing the runtime needs.
+    pub(super) fn harmless_subcommand(&self, ecosystem: &str) -> bool {
+        self.knowledge
+            .multi_stage
+            .ecosystem(ecosystem)
+            .is_harmless(self.subcommand())
+    }
 }
 
 /// An instruction the fix writes: its keyword (cased as the file cases its own) and the

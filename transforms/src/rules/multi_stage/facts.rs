@@ -424,6 +424,8 @@ pub(crate) struct PnpmFacts {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BunFacts {
+    /// The images that have bun of their own.
+    pub(crate) repositories: Vec<String>,
     pub(crate) installs: Vec<String>,
     pub(crate) prod_flags: Vec<String>,
     pub(crate) global_flags: Vec<String>,

@@ -125,14 +125,7 @@ impl Ecosystem for Go {
                 "`go install` at line {line} puts the binary in $GOPATH/bin; dockopt follows \
                  `go build -o PATH`"
             )),
-            _ if call
-                .knowledge
-                .multi_stage
-                .ecosystem(self.name())
-                .is_harmless(sub) =>
-            {
-                Ok(())
-            }
+            _ if call.harmless_subcommand(self.name()) => Ok(()),
             _ => Err(unknown_run(line, &format!("go {sub}"))),
         }
     }

@@ -311,7 +311,7 @@ fn global_build_tools(call: &Call<'_>) -> Option<Vec<String>> {
 }
 
 /// The package name of an npm package spec (`pnpm@9.8.0` gives `pnpm`).
-fn package_name(spec: &str) -> &str {
+pub(super) fn package_name(spec: &str) -> &str {
     match spec.strip_prefix('@') {
         Some(rest) => rest.find('@').map_or(spec, |i| &spec[..=i]),
         None => spec.split('@').next().unwrap_or(spec),
@@ -385,12 +385,7 @@ impl Node {
             line,
             ..
         } = *call;
-        let has = |flags: &'r [String]| -> Option<&'r str> {
-            flags
-                .iter()
-                .find(|f| command.has_flag(f))
-                .map(String::as_str)
-        };
+        let has = |flags: &'r [String]| command.first_flag(flags);
         if let Some(flag) = has(&facts.global_flags) {
             return Err(format!(
                 "the `pnpm {flag}` at line {line} installs outside WORKDIR (globals live in \
@@ -590,14 +585,7 @@ impl Node {
             .root_image
             .as_deref()
             .and_then(|b| crate::image::lookup(call.knowledge, b));
-        let Some(image) = image.filter(|i| {
-            call.knowledge
-                .multi_stage
-                .ecosystem("node")
-                .repositories
-                .iter()
-                .any(|r| *r == i.repository && r != "node")
-        }) else {
+        let Some(image) = image.filter(|i| facts.repositories.contains(&i.repository)) else {
             return Err(format!(
                 "the `bun` at line {line} runs on an image without bun of its own; dockopt \
                  converts bun builds on the oven/bun images, whose slim twin has bun too"
@@ -610,12 +598,7 @@ impl Node {
                 image.repository, image.tag, facts.measured_since
             ));
         }
-        let has = |flags: &'r [String]| -> Option<&'r str> {
-            flags
-                .iter()
-                .find(|f| command.has_flag(f))
-                .map(String::as_str)
-        };
+        let has = |flags: &'r [String]| command.first_flag(flags);
         if let Some(flag) = has(&facts.global_flags) {
             return Err(format!(
                 "the `bun {flag}` at line {line} installs outside WORKDIR (globals live in \
@@ -929,32 +912,14 @@ fn install_in_workdir(call: &Call<'_>, manager: &str) -> Plan<()> {
 /// CMD that starts with an option or a word that is no command (`["start"]`, `["tsc"]`):
 /// dockopt follows only a CMD that names bun itself.
 fn check_bun_cmd(a: &Analysis<'_>, instruction: Instruction<'_>) -> Plan<()> {
-    if instruction.kind() != InstructionKind::Cmd {
-        return Ok(());
-    }
-    let stage = instruction.file().stages().into_iter().find(|s| {
-        s.instructions
-            .iter()
-            .any(|i| i.index() == instruction.index())
-    });
-    let own_entrypoint = stage.is_some_and(|s| {
-        s.instructions
-            .iter()
-            .any(|i| i.kind() == InstructionKind::Entrypoint)
-    });
-    if own_entrypoint {
-        return Ok(());
-    }
     let facts = &a.knowledge().multi_stage.node.bun;
-    let words = instruction.words();
-    let first = words.first().map(|w| w.value);
-    if instruction.is_exec_form()
-        && first.is_some_and(|p| facts.cmd_programs.iter().any(|c| c == p))
+    let first = instruction.words().first().map_or("", |w| w.value);
+    // A shell-form CMD runs under /bin/sh -c, a command the entrypoint leaves as it is.
+    if instruction.kind() != InstructionKind::Cmd
+        || super::runtime::entry_and_cmd_has_entrypoint(a, instruction)
+        || !instruction.is_exec_form()
+        || facts.cmd_programs.iter().any(|c| c == first)
     {
-        return Ok(());
-    }
-    // A shell-form CMD runs under /bin/sh -c, which is a command: the entrypoint leaves it.
-    if !instruction.is_exec_form() {
         return Ok(());
     }
     Err(format!(
@@ -962,7 +927,7 @@ fn check_bun_cmd(a: &Analysis<'_>, instruction: Instruction<'_>) -> Plan<()> {
          dockopt follows a CMD that names bun (`[\"bun\", \"run\", \"start\"]`) or an \
          ENTRYPOINT of the Dockerfile's own",
         a.line(instruction),
-        first.unwrap_or(""),
-        first.unwrap_or("")
+        first,
+        first
     ))
 }

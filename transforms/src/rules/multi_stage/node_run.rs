@@ -17,6 +17,7 @@ use dockopt_syntax::{Instruction, InstructionKind};
 use serde_json::Value;
 
 use super::facts::{NodeRunFacts, contains};
+use super::node::package_name;
 use super::{Analysis, Plan, base_name};
 use crate::BuildContext;
 use crate::paths::{absolute, under};
@@ -161,14 +162,6 @@ fn package_of(spec: &str) -> &str {
         ends.next()
     };
     end.map_or(spec, |e| &spec[..e])
-}
-
-/// An npm package spec without its version (`nodemon@3` gives `nodemon`).
-fn without_version(spec: &str) -> &str {
-    match spec.strip_prefix('@') {
-        Some(rest) => rest.find('@').map_or(spec, |i| &spec[..=i]),
-        None => spec.split('@').next().unwrap_or(spec),
-    }
 }
 
 struct Walker<'w> {
@@ -574,7 +567,7 @@ impl Walker<'_> {
                 continue;
             }
             for package in &packages {
-                let name = without_version(package);
+                let name = package_name(package);
                 self.package(name, format!("runs `{launcher} --package {package}`"))?;
             }
             if contains(call_flags, word) {
@@ -594,7 +587,7 @@ impl Walker<'_> {
             if !packages.is_empty() {
                 return Ok(());
             }
-            let bin = without_version(word);
+            let bin = package_name(word);
             let subject = format!("runs `{launcher} {word}`");
             return match self.bin_package(bin) {
                 Ok(Some((_, Dep::Prod))) => Ok(()),

@@ -181,7 +181,7 @@ fn check_no_shell(
     Ok(())
 }
 
-fn entry_and_cmd_has_entrypoint(a: &Analysis<'_>, instruction: Instruction<'_>) -> bool {
+pub(super) fn entry_and_cmd_has_entrypoint(a: &Analysis<'_>, instruction: Instruction<'_>) -> bool {
     a.stage
         .instructions
         .iter()

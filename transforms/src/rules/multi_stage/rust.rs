@@ -132,14 +132,7 @@ impl Ecosystem for Rust {
                 });
                 Ok(())
             }
-            _ if call
-                .knowledge
-                .multi_stage
-                .ecosystem(self.name())
-                .is_harmless(sub) =>
-            {
-                Ok(())
-            }
+            _ if call.harmless_subcommand(self.name()) => Ok(()),
             _ => Err(unknown_run(line, &format!("cargo {sub}"))),
         }
     }

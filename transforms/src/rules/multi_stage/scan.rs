@@ -179,7 +179,7 @@ pub(super) fn scan_run(
     let mut exported: Vec<String> = Vec::new();
     let mounts: Vec<String> = run
         .flags()
-        .filter(|f| f.text.starts_with("--mount"))
+        .filter(|f| f.name() == "mount")
         .map(|f| a.file.text()[f.range.range()].to_string())
         .collect();
     let knowledge = a.ctx.knowledge;
@@ -299,7 +299,8 @@ pub(super) fn scan_run(
             }
             _ => {}
         }
-        if let Some(package) = recognize(knowledge, command) {
+        let package = recognize(knowledge, command);
+        if let Some(package) = &package {
             let manager = package.manager.name.as_str();
             if !a.eco_facts().manages(manager) {
                 match manager {
@@ -316,26 +317,14 @@ pub(super) fn scan_run(
                     _ => return Err(unknown_run(line, program)),
                 }
             }
-            let call = Call {
-                command,
-                manager,
-                program,
-                pos,
-                line,
-                zone: zone.as_deref(),
-                cwd: cwd.as_deref(),
-                state: &state,
-                exported: &exported,
-                mounts: &mounts,
-                build_context: a.ctx.build_context,
-                knowledge,
-            };
-            a.eco.scan(&mut a.scan, &call)?;
-            continue;
         }
+        // A package manager's command goes to the ecosystem's scan, any other program to
+        // its scan_program.
         let call = Call {
             command,
-            manager: program,
+            manager: package
+                .as_ref()
+                .map_or(program, |p| p.manager.name.as_str()),
             program,
             pos,
             line,
@@ -347,6 +336,10 @@ pub(super) fn scan_run(
             build_context: a.ctx.build_context,
             knowledge,
         };
+        if package.is_some() {
+            a.eco.scan(&mut a.scan, &call)?;
+            continue;
+        }
         if let Some(result) = a.eco.scan_program(&call) {
             result?;
             continue;

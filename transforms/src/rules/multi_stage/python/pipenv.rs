@@ -42,12 +42,9 @@ impl Python {
             ));
         }
         let names: Vec<&str> = facts.unsupported_flags.iter().map(String::as_str).collect();
-        if let Some(flag) = elsewhere(call, &names).or_else(|| {
-            names
-                .iter()
-                .find(|f| command.has_flag(f))
-                .map(|f| (*f).into())
-        }) {
+        if let Some(flag) =
+            elsewhere(call, &names).or_else(|| command.first_flag(&names).map(Into::into))
+        {
             return Err(format!(
                 "the `pipenv {sub}` at line {line} has `{flag}`, which dockopt does not follow"
             ));
