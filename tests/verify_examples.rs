@@ -182,6 +182,7 @@ fn every_example_verifies_with_safe_and_unsafe_fixes() {
             "node-yarn",
             "node-pnpm",
             "node-bun",
+            "node-yarn-berry",
             "go-api",
             "rust-cli",
         ]

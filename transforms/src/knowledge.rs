@@ -85,6 +85,21 @@ pub struct PackageManager {
     pub cleanup: Vec<Vec<String>>,
     pub prepare: Option<String>,
     pub home_note: Option<String>,
+    /// Yarn berry's settings and cache, for a build context whose project is berry.
+    pub berry: Option<YarnBerry>,
+}
+
+/// Yarn berry (2 and later): see the yarn entry of knowledge/package-managers.toml.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YarnBerry {
+    pub config: String,
+    pub release_key: String,
+    pub release_prefix: String,
+    pub global_cache_since: u64,
+    pub global_cache_key: String,
+    pub global_cache_env: String,
+    pub caches: Vec<CacheDir>,
 }
 
 impl PackageManager {

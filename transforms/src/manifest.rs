@@ -876,9 +876,86 @@ pub fn yarn_berry(context: &BuildContext) -> Option<String> {
     }
 }
 
+/// The Yarn berry releases the context's project may run, each with where it is named:
+/// the settings file's release path (`yarnPath: .yarn/releases/yarn-4.5.0.cjs`), and
+/// package.json's `packageManager: yarn@X` when `corepack` runs Yarn. The major version is
+/// `None` when dockopt cannot read it.
+pub fn yarn_berry_releases(
+    context: &BuildContext,
+    berry: &crate::knowledge::YarnBerry,
+    corepack: bool,
+) -> Vec<(Option<u64>, String)> {
+    let rc = context.read_text(&berry.config).unwrap_or_default();
+    let mut releases = Vec::new();
+    if let Some(path) = yaml_top_level(&rc, &berry.release_key) {
+        let name = path.rsplit('/').next().unwrap_or(&path);
+        let major = name
+            .strip_prefix(berry.release_prefix.as_str())
+            .and_then(|v| v.split('.').next()?.parse().ok());
+        releases.push((major, format!("{} {path}", berry.release_key)));
+    }
+    let declared = package_json(context)
+        .and_then(|p| p.get("packageManager")?.as_str().map(String::from))
+        .and_then(|m| m.strip_prefix("yarn@").map(String::from));
+    if corepack && let Some(version) = declared {
+        let major = version.split('.').next().and_then(|m| m.parse().ok());
+        releases.push((major, format!("packageManager yarn@{version}")));
+    }
+    releases
+}
+
+/// Whether the context's Yarn berry project keeps its cache in the global folder: every
+/// release it names is at least `global_cache_since`, and neither the settings file nor
+/// `setting` (the variable's value in the stage, if set) turns it off.
+pub fn yarn_berry_global_cache(
+    context: &BuildContext,
+    berry: &crate::knowledge::YarnBerry,
+    setting: Option<&str>,
+) -> bool {
+    let rc = context.read_text(&berry.config).unwrap_or_default();
+    let releases = yarn_berry_releases(context, berry, true);
+    let off = |v: &str| matches!(v.trim(), "false" | "0");
+    !releases.is_empty()
+        && releases
+            .iter()
+            .all(|(m, _)| m.is_some_and(|m| m >= berry.global_cache_since))
+        && !yaml_top_level(&rc, &berry.global_cache_key).is_some_and(|v| off(&v))
+        && !setting.is_some_and(off)
+}
+
+/// The value of a top-level `key: value` line of a YAML settings file (`.yarnrc.yml`),
+/// without quotes or a trailing comment; `None` when no such line sets it to a scalar.
+pub fn yaml_top_level(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let value = line.strip_prefix(key)?.trim_start().strip_prefix(':')?;
+        let value = value.split(" #").next().unwrap_or(value).trim();
+        let unquoted = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+            .unwrap_or(value);
+        (!unquoted.is_empty()).then(|| unquoted.to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_top_level_reads_scalars_of_the_first_level_only() {
+        let rc = "nodeLinker: \"node-modules\" # keep\nyarnPath: .yarn/releases/yarn-3.6.4.cjs\nplugins:\n  - path: x\n  nodeLinker: pnp\n";
+        assert_eq!(
+            yaml_top_level(rc, "nodeLinker").as_deref(),
+            Some("node-modules")
+        );
+        assert_eq!(
+            yaml_top_level(rc, "yarnPath").as_deref(),
+            Some(".yarn/releases/yarn-3.6.4.cjs")
+        );
+        assert_eq!(yaml_top_level(rc, "plugins"), None);
+        assert_eq!(yaml_top_level("nodeLinkerX: pnp\n", "nodeLinker"), None);
+    }
 
     #[test]
     fn patterns_and_paths() {

@@ -711,7 +711,7 @@ fn inspect<'a, 'k>(
             cache_off.push((package.manager, setting));
             continue;
         }
-        for cache in &package.manager.caches {
+        for cache in caches_for(ctx, package.manager, &state) {
             if !needs.iter().any(|n| std::ptr::eq(n.cache, cache)) {
                 needs.push(Need {
                     manager: package.manager,
@@ -735,6 +735,31 @@ fn inspect<'a, 'k>(
         downloads,
         cache_off,
     })
+}
+
+/// The manager's cache folders for this build: Yarn berry's when the build context's
+/// project is berry (none when that cache is the project's own .yarn/cache), else the
+/// manager's.
+fn caches_for<'k>(
+    ctx: &CheckContext<'k>,
+    manager: &'k PackageManager,
+    state: &StageState,
+) -> &'k [CacheDir] {
+    let Some(berry) = &manager.berry else {
+        return &manager.caches;
+    };
+    let berry_project = |c: &&crate::BuildContext| {
+        c.kind("yarn.lock").is_some() && crate::manifest::yarn_berry(c).is_some()
+    };
+    let Some(context) = ctx.build_context.filter(berry_project) else {
+        return &manager.caches;
+    };
+    let setting = state.var(&berry.global_cache_env);
+    if crate::manifest::yarn_berry_global_cache(context, berry, setting) {
+        &berry.caches
+    } else {
+        &[]
+    }
 }
 
 /// Where the ENV or ARG `instruction` sets `var` (the file offset of its name), if it does.
@@ -1524,6 +1549,71 @@ mod tests {
             options: &crate::RuleOptions::default(),
             target,
         })
+    }
+
+    /// The diagnostics for `text` with a build context holding `files`.
+    fn check_in_context(text: &str, files: &[(&str, &str)]) -> Vec<dockopt_fix::Diagnostic> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "dockopt-cache-mounts-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (path, text) in files {
+            std::fs::write(dir.join(path), text).unwrap();
+        }
+        let context = crate::BuildContext::new(&dir);
+        let file = dockopt_syntax::parse(text);
+        let d = CacheMounts.check(&CheckContext {
+            file: &file,
+            knowledge: Knowledge::get(),
+            build_context: Some(&context),
+            options: &crate::RuleOptions::default(),
+            target: &TargetFacts::default(),
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        d
+    }
+
+    #[test]
+    fn yarn_berry_mounts_its_global_cache_or_nothing() {
+        let text = "FROM node:22\nRUN corepack enable\nWORKDIR /app\nCOPY . .\nRUN yarn install --immutable\n";
+        let lock = "__metadata:\n  version: 10\n";
+        let yarn4 = r#"{"packageManager":"yarn@4.18.1"}"#;
+        let mount = |files: &[(&str, &str)]| {
+            let d = check_in_context(text, files);
+            d.first()
+                .and_then(|d| d.fix.as_ref())
+                .map(|f| f.edits[0].replacement.clone())
+        };
+        // Yarn 4: the global cache under root's HOME, not Yarn classic's folder.
+        assert_eq!(
+            mount(&[("package.json", yarn4), ("yarn.lock", lock)]).as_deref(),
+            Some(" --mount=type=cache,target=/root/.yarn/berry/cache")
+        );
+        // The cache is the project's own .yarn/cache: turned off, or Yarn 3 (no mount then).
+        for files in [
+            vec![
+                ("package.json", yarn4),
+                ("yarn.lock", lock),
+                (".yarnrc.yml", "enableGlobalCache: false\n"),
+            ],
+            vec![
+                ("package.json", r#"{"packageManager":"yarn@3.8.7"}"#),
+                ("yarn.lock", lock),
+            ],
+        ] {
+            assert!(check_in_context(text, &files).is_empty(), "{files:?}");
+        }
+        // A Yarn classic project keeps classic's folder.
+        let classic = "# yarn lockfile v1\n";
+        assert_eq!(
+            mount(&[("package.json", "{}"), ("yarn.lock", classic)]).as_deref(),
+            Some(" --mount=type=cache,target=/usr/local/share/.cache/yarn")
+        );
     }
 
     #[test]

@@ -236,6 +236,7 @@ pub(crate) struct NodeFacts {
     pub(crate) corepack: CorepackFacts,
     pub(crate) pnpm: PnpmFacts,
     pub(crate) bun: BunFacts,
+    pub(crate) yarn: YarnFacts,
     pub(crate) run: NodeRunFacts,
 }
 
@@ -392,6 +393,34 @@ pub(crate) struct CorepackFacts {
     pub(crate) program: String,
     /// Subcommands that only set managers up outside the WORKDIR.
     pub(crate) setup: Vec<String>,
+}
+
+/// `[node.yarn]` (see knowledge/multi-stage.toml for each field).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct YarnFacts {
+    pub(crate) installs: Vec<String>,
+    pub(crate) classic_frozen: Vec<String>,
+    pub(crate) berry_frozen: Vec<String>,
+    pub(crate) classic_prod_flags: Vec<String>,
+    pub(crate) prod_env: String,
+    pub(crate) prod_env_value: String,
+    pub(crate) dir_flags: Vec<String>,
+    pub(crate) runs: Vec<String>,
+    pub(crate) locks: Vec<String>,
+    pub(crate) classic_prune: String,
+    pub(crate) berry_prune: String,
+    pub(crate) berry_prune_words: Vec<String>,
+    pub(crate) berry_prune_flags: Vec<String>,
+    pub(crate) berry_config: String,
+    pub(crate) classic_config: String,
+    pub(crate) linker_key: String,
+    pub(crate) linker_env: String,
+    pub(crate) node_modules_linker: String,
+    pub(crate) focus_builtin_since: u64,
+    pub(crate) focus_plugin: String,
+    pub(crate) classic_outside_settings: Vec<String>,
+    pub(crate) lifecycle_scripts: Vec<String>,
 }
 
 /// `[node.pnpm]` (see knowledge/multi-stage.toml for each field).

@@ -67,12 +67,20 @@ declare_rule! {
     /// - Rust: `target/release/NAME` of `cargo build --release` (NAME from `--bin` or
     ///   Cargo.toml), or where a later `cp`/`install` puts it, or the binary of
     ///   `cargo install --path .`, on `distroless/cc`.
-    /// - Node (npm, Yarn classic, pnpm, bun): the whole WORKDIR (source, build output,
-    ///   `node_modules`) on `node:X-slim`, after `RUN npm prune --omit=dev` at the end of
-    ///   the build stage when npm installed devDependencies. Yarn classic only when it
-    ///   installs production dependencies alone (`--production`, `NODE_ENV=production`)
-    ///   and the context shows no Yarn berry (`.yarnrc.yml`, `packageManager: yarn@2+`, a
-    ///   berry lock file). pnpm: `pnpm install`/`add` of the one project in the WORKDIR,
+    /// - Node (npm, Yarn classic and berry, pnpm, bun): the whole WORKDIR (source, build
+    ///   output, `node_modules`) on `node:X-slim`, after `RUN npm prune --omit=dev` at the
+    ///   end of the build stage when npm installed devDependencies. Yarn classic: after an
+    ///   install with devDependencies (`--frozen-lockfile`, yarn.lock COPYed before it) the
+    ///   build stage ends with `yarn install --production --frozen-lockfile --ignore-scripts
+    ///   --prefer-offline` (from Yarn's cache, with the install's mounts); nothing when it
+    ///   installed production dependencies alone (`--production`, `NODE_ENV=production`).
+    ///   Yarn berry (`.yarnrc.yml`, `packageManager: yarn@2+`, a berry lock file) with
+    ///   `nodeLinker: node-modules`, run by corepack's packageManager or a `yarnPath`
+    ///   release: after `yarn install --immutable` (lock COPYed before it) the build stage
+    ///   ends with `yarn workspaces focus --production` (Yarn 4, or the workspace-tools
+    ///   plugin); Plug'n'Play, the image's Yarn classic running a berry project, install
+    ///   hooks in package.json and workspaces are reported. A build that writes into
+    ///   node_modules (prisma, patch-package) is reported: the prune relinks it. pnpm: `pnpm install`/`add` of the one project in the WORKDIR,
     ///   then `RUN pnpm prune --prod` at the end of the build stage unless it left out
     ///   devDependencies (`--prod`, `-P`, `NODE_ENV=production`); node_modules' links into
     ///   node_modules/.pnpm are relative and `COPY --from` copies the content of the files
@@ -140,7 +148,7 @@ declare_rule! {
     /// crate that links a system library, cgo where no runtime has the build image's C
     /// library (Alpine), a Go build with cgo unset and no build context to read, a call
     /// that opens a path built at run time which could mean a context file the runtime
-    /// stage lacks, a CMD that does not run the artifact, Yarn berry, a pnpm workspace,
+    /// stage lacks, a CMD that does not run the artifact, Yarn's Plug'n'Play, a pnpm workspace,
     /// `uv pip --system`, poetry's and pipenv's venvs outside the project, uv's and poetry's
     /// dev dependency groups, `pipenv run` at run time, `pip --user` mixed with other
     /// installs or as a user whose home is unknown, a build argument used at run time, and

@@ -1,8 +1,8 @@
-//! Node (npm, Yarn classic, pnpm): the whole WORKDIR (source, build output,
-//! `node_modules`) on `node:X-slim`, after `npm prune --omit=dev` (`pnpm prune --prod`) at
-//! the end of the build stage when npm (pnpm) installed devDependencies (Yarn only when it
-//! installs production dependencies alone). pnpm itself (from `npm install -g` or
-//! corepack) stays in the build stage: the runtime runs the app without it.
+//! Node (npm, Yarn, pnpm, bun): the whole WORKDIR (source, build output, `node_modules`)
+//! on `node:X-slim`, after the package manager's prune at the end of the build stage when an
+//! install put devDependencies in (`npm prune --omit=dev`, `pnpm prune --prod`, bun's and
+//! Yarn's in yarn.rs and below). pnpm itself (from `npm install -g` or corepack) stays in
+//! the build stage: the runtime runs the app without it.
 
 use dockopt_syntax::{Instruction, InstructionKind};
 
@@ -12,6 +12,8 @@ use super::facts::PnpmFacts;
 use super::scan::{Scan, WriteKind};
 use super::{Analysis, Plan, base_name};
 use crate::paths::{absolute, under};
+
+mod yarn;
 
 #[derive(Default)]
 pub(super) struct Node {
@@ -36,16 +38,19 @@ pub(super) struct Node {
     corepack: bool,
     /// The last bun install that put devDependencies in and that no `bun prune
     /// --production` followed.
-    bun_dev: Option<BunDev>,
+    bun_dev: Option<DevPrune>,
+    /// The same for Yarn (yarn.rs).
+    yarn_dev: Option<DevPrune>,
 }
 
-/// A bun install that put devDependencies in, and how the build stage drops them.
-struct BunDev {
+/// An install that put devDependencies in, and how the build stage drops them.
+struct DevPrune {
     /// The RUN's position in the stage.
     pos: usize,
     /// What the build stage ends with.
     prune: String,
-    /// Whether that is the reinstall (no `bun prune` in the image's bun).
+    /// Whether that relinks node_modules from the lock file (Yarn, bun before `bun
+    /// prune`), dropping what the build wrote there.
     reinstall: bool,
 }
 
@@ -55,7 +60,7 @@ impl Node {
         if let Some((_, prune)) = &self.pnpm_dev {
             return Some(prune.clone());
         }
-        if let Some(dev) = &self.bun_dev {
+        if let Some(dev) = self.bun_dev.as_ref().or(self.yarn_dev.as_ref()) {
             return Some(dev.prune.clone());
         }
         (self.installs > self.prod_installs).then(|| "npm prune --omit=dev".to_string())
@@ -106,7 +111,7 @@ impl Ecosystem for Node {
             ..
         } = *call;
         if manager == "yarn" {
-            return self.scan_yarn(call);
+            return self.scan_yarn(scan, call);
         }
         if manager == "pnpm" {
             return self.scan_pnpm(call);
@@ -160,7 +165,22 @@ impl Ecosystem for Node {
             return Ok(());
         };
         if let Some(dev) = self.bun_dev.as_ref().filter(|d| d.reinstall) {
-            check_bun_reinstall(a, dev)?;
+            let since = &a.knowledge().multi_stage.node.bun.prune_since;
+            check_reinstall(a, dev, "bun", |prune| {
+                format!(
+                    "the bun of {}:{} may predate `bun prune` ({since}), and `{prune}` at the \
+                     end of the build stage would drop it (pin a tag of bun {since} or later)",
+                    a.base.repository, a.base.tag
+                )
+            })?;
+        }
+        if let Some(dev) = &self.yarn_dev {
+            check_reinstall(a, dev, "yarn", |prune| {
+                format!(
+                    "`{prune}` at the end of the build stage relinks node_modules from the lock \
+                     file and would drop it"
+                )
+            })?;
         }
         // The user in effect at the end of the build stage, once moved USERs are gone.
         let moved = |i: &Instruction<'_>| {
@@ -325,55 +345,6 @@ fn and_words(words: &[String]) -> String {
 }
 
 impl Node {
-    /// Yarn classic: `yarn` / `yarn install` of production dependencies only (the build
-    /// stage has no prune for Yarn), in a project the context shows is not Yarn berry.
-    fn scan_yarn(&mut self, call: &Call<'_>) -> Plan<()> {
-        let Call {
-            command,
-            state,
-            line,
-            ..
-        } = *call;
-        let sub = call.subcommand();
-        if !matches!(sub, "" | "install") {
-            return Err(format!(
-                "`yarn {sub}` at line {line}: dockopt converts only `yarn install`"
-            ));
-        }
-        let Some(context) = call.build_context else {
-            return Err(format!(
-                "the `yarn` at line {line} may be Yarn berry (Plug'n'Play, no node_modules); \
-                 dockopt needs package.json and yarn.lock from the build context to tell"
-            ));
-        };
-        if let Some(why) = crate::manifest::yarn_berry(context) {
-            return Err(format!(
-                "the project uses Yarn berry ({why}); dockopt converts only Yarn classic"
-            ));
-        }
-        let production = command
-            .args
-            .iter()
-            .any(|w| w.is("--production") || w.is("--prod") || w.is("--production=true"))
-            || command.assignments.iter().any(|a| {
-                a.name == "NODE_ENV"
-                    && a.value.as_ref().and_then(|v| v.value()) == Some("production")
-            })
-            || state.var("NODE_ENV") == Some("production");
-        if !production {
-            return Err(format!(
-                "the `yarn install` at line {line} installs devDependencies; the runtime stage \
-                 must not have them, and dockopt prunes only npm installs (add `--production` \
-                 when the build needs no devDependencies)"
-            ));
-        }
-        self.project_install("yarn", line)?;
-        self.installs += 1;
-        self.prod_installs += 1;
-        self.users.push((line, state.user.clone()));
-        Ok(())
-    }
-
     /// pnpm: installs of the one project in the WORKDIR (no workspace, no global
     /// install), whose node_modules stays in it (.npmrc and flags checked); a
     /// `pnpm prune --prod` ends the build stage when devDependencies went in.
@@ -632,7 +603,11 @@ impl Node {
             self.project_install("bun", line)?;
             self.users.push((line, state.user.clone()));
             if has(&facts.prod_flags).is_none() {
-                Self::check_bun_lock_used(scan, call, sub)?;
+                let frozen = facts
+                    .frozen
+                    .iter()
+                    .any(|w| w == sub || call.command.has_flag(w));
+                check_lock_used(scan, call, frozen, "--frozen-lockfile", &facts.locks)?;
                 let reinstall = !facts.tag_has_prune(&image.tag);
                 let prune = if reinstall {
                     let mut text = call.mounts.join(" ");
@@ -644,7 +619,7 @@ impl Node {
                 } else {
                     facts.prune.clone()
                 };
-                self.bun_dev = Some(BunDev {
+                self.bun_dev = Some(DevPrune {
                     pos,
                     prune,
                     reinstall,
@@ -702,40 +677,6 @@ impl Node {
     /// What a bun install of the project needs: it runs in the WORKDIR, the build context
     /// has package.json without workspaces or install scripts and a lock file, and nothing
     /// keeps packages or globals outside the WORKDIR.
-    /// The prune or reinstall after the source COPY reads the context's package.json and
-    /// lock: the install must have used that lock (frozen, lock COPYed before it).
-    fn check_bun_lock_used(scan: &Scan, call: &Call<'_>, sub: &str) -> Plan<()> {
-        let facts = &call.knowledge.multi_stage.node.bun;
-        let line = call.line;
-        let frozen = facts
-            .frozen
-            .iter()
-            .any(|w| w == sub || call.command.has_flag(w));
-        if !frozen {
-            return Err(format!(
-                "the `bun {sub}` at line {line} may update the lock file, and the source COPY \
-                 after it puts the context's back before devDependencies are dropped; with \
-                 `--frozen-lockfile` dockopt can convert it"
-            ));
-        }
-        let copied = scan.context_copies.iter().any(|c| {
-            c.sources.iter().any(|s| {
-                let s = s.trim_end_matches('/');
-                matches!(s, "." | "./" | "")
-                    || facts.locks.iter().any(|l| base_name(s) == l.as_str())
-            })
-        });
-        if !copied {
-            return Err(format!(
-                "the `bun {sub}` at line {line} runs before the lock file is COPYed (so it \
-                 resolves anew), and dropping devDependencies after the source COPY would \
-                 install from the context's lock; COPY {} before the install",
-                facts.locks.join(" or ")
-            ));
-        }
-        Ok(())
-    }
-
     fn check_bun_project(call: &Call<'_>) -> Plan<()> {
         let facts = &call.knowledge.multi_stage.node.bun;
         let Call {
@@ -831,18 +772,58 @@ impl Node {
     }
 }
 
-/// Before `bun prune` (1.4.0) the build stage ends with a reinstall of node_modules, which
-/// drops what the build wrote into it after the install: a RUN after the install that runs
-/// a tool known to write there (manifests.toml `build_writes_installed`, also through the
-/// package.json scripts it names) makes the rule report.
-fn check_bun_reinstall(a: &Analysis<'_>, dev: &BunDev) -> Plan<()> {
+/// The prune or reinstall after the source COPY reads the context's package.json and lock:
+/// the install at `call` must have used that lock (`frozen`, lock COPYed before it).
+fn check_lock_used(
+    scan: &Scan,
+    call: &Call<'_>,
+    frozen: bool,
+    frozen_flag: &str,
+    locks: &[String],
+) -> Plan<()> {
+    let (line, manager, sub) = (call.line, call.program, call.subcommand());
+    let what = format!("{manager} {sub}");
+    let what = what.trim_end();
+    if !frozen {
+        return Err(format!(
+            "the `{what}` at line {line} may update the lock file, and the source COPY after \
+             it puts the context's back before devDependencies are dropped; with \
+             `{frozen_flag}` dockopt can convert it"
+        ));
+    }
+    let copied = scan.context_copies.iter().any(|c| {
+        c.sources.iter().any(|s| {
+            let s = s.trim_end_matches('/');
+            matches!(s, "." | "./" | "") || locks.iter().any(|l| base_name(s) == l.as_str())
+        })
+    });
+    if !copied {
+        return Err(format!(
+            "the `{what}` at line {line} runs before the lock file is COPYed (so it resolves \
+             anew), and dropping devDependencies after the source COPY would install from the \
+             context's lock; COPY {} before the install",
+            locks.join(" or ")
+        ));
+    }
+    Ok(())
+}
+
+/// A prune that relinks node_modules from the lock file drops what the build wrote into it
+/// after the install: a RUN after the install that runs a tool known to write there
+/// (manifests.toml `build_writes_installed` of `ecosystem`, also through the package.json
+/// scripts it names) makes the rule report, with `why` saying what the prune does.
+fn check_reinstall(
+    a: &Analysis<'_>,
+    dev: &DevPrune,
+    ecosystem: &str,
+    why: impl Fn(&str) -> String,
+) -> Plan<()> {
     let knowledge = a.knowledge();
-    let since = &knowledge.multi_stage.node.bun.prune_since;
     let Some(eco) = knowledge
         .manifests
         .ecosystems
         .iter()
-        .find(|e| e.name == "bun")
+        .find(|e| e.name == ecosystem)
     else {
         return Ok(());
     };
@@ -857,10 +838,8 @@ fn check_bun_reinstall(a: &Analysis<'_>, dev: &BunDev) -> Plan<()> {
         if let Some(word) = writer {
             return Err(format!(
                 "the build at line {line} runs `{word}`, which may write into node_modules \
-                 what the application needs; the bun of {}:{} may predate `bun prune` \
-                 ({since}), and `{}` at the end of the build stage would drop it (pin a tag \
-                 of bun {since} or later)",
-                a.base.repository, a.base.tag, dev.prune
+                 what the application needs; {}",
+                why(&dev.prune)
             ));
         }
     }

@@ -770,7 +770,8 @@ fn the_source_reader_survives_odd_input() {
 #[test]
 fn yarn_classic_production_installs_convert_berry_and_dev_installs_report() {
     let classic_lock: &[u8] = b"# yarn lockfile v1\n\nms@2.1.3:\n  version \"2.1.3\"\n";
-    let package: &[u8] = br#"{"name":"app","dependencies":{"ms":"2.1.3"}}"#;
+    let package: &[u8] =
+        br#"{"name":"app","dependencies":{"ms":"2.1.3"},"scripts":{"build":"tsc"}}"#;
     let text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile --production\nCMD [\"node\", \"index.js\"]\n";
     let ctx = Context::new(&[("package.json", package), ("yarn.lock", classic_lock)]);
     assert_eq!(
@@ -781,10 +782,41 @@ fn yarn_classic_production_installs_convert_berry_and_dev_installs_report() {
     let with_env = "FROM node:22\nENV NODE_ENV=production\nWORKDIR /app\nCOPY . .\nRUN yarn\nCMD [\"node\", \"index.js\"]\n";
     assert!(ctx.fix(with_env).1.is_some());
 
-    let dev = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile\nCMD [\"node\", \"index.js\"]\n";
-    let (message, fixed) = ctx.fix(dev);
+    // An install with devDependencies: Yarn classic reinstalls production dependencies
+    // only at the end of the build stage, from its cache.
+    let dev = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile\nRUN yarn build\nCMD [\"node\", \"index.js\"]\n";
+    assert_eq!(
+        ctx.fix(dev).1.unwrap(),
+        "FROM node:22 AS build\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile\nRUN yarn build\nRUN yarn install --production --frozen-lockfile --ignore-scripts --prefer-offline\n\nFROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\nCMD [\"node\", \"index.js\"]\n"
+    );
+    // Not frozen: the lock the reinstall reads may not be the one the install wrote.
+    let (message, fixed) = ctx.fix(&dev.replace(" --frozen-lockfile", ""));
     assert!(
-        fixed.is_none() && message.contains("installs devDependencies"),
+        fixed.is_none() && message.contains("with `--frozen-lockfile`"),
+        "{message}"
+    );
+    // A build that writes into node_modules would lose it to the reinstall.
+    let prisma = dev.replace("yarn build", "npx prisma generate");
+    let (message, fixed) = ctx.fix(&prisma);
+    assert!(
+        fixed.is_none() && message.contains("relinks node_modules"),
+        "{message}"
+    );
+    // The user's own production reinstall is the prune: nothing is added.
+    let pruned = dev.replace(
+        "RUN yarn build\n",
+        "RUN yarn build && yarn install --production --frozen-lockfile\n",
+    );
+    assert!(!ctx.fix(&pruned).1.unwrap().contains("--prefer-offline"));
+    // .yarnrc moving node_modules elsewhere.
+    let moved = Context::new(&[
+        ("package.json", package),
+        ("yarn.lock", classic_lock),
+        (".yarnrc", b"--modules-folder /opt/modules\n".as_slice()),
+    ]);
+    let (message, fixed) = moved.fix(dev);
+    assert!(
+        fixed.is_none() && message.contains("`--modules-folder`"),
         "{message}"
     );
     let (message, fixed) =
@@ -824,6 +856,127 @@ fn yarn_classic_production_installs_convert_berry_and_dev_installs_report() {
     }
     // Without the context it cannot tell classic from berry.
     reported(text, "may be Yarn berry");
+}
+
+const BERRY_PACKAGE: &[u8] = br#"{"name":"shelf","dependencies":{"ms":"2.1.3"},"devDependencies":{"typescript":"5.6.3"},"scripts":{"build":"tsc"},"packageManager":"yarn@4.18.1"}"#;
+const BERRY_LOCK: &[u8] = b"__metadata:\n  version: 10\n  cacheKey: 10c0\n";
+const BERRY: &str = "FROM node:22\nRUN corepack enable\nWORKDIR /app\nCOPY package.json yarn.lock .yarnrc.yml ./\nRUN yarn install --immutable\nCOPY . .\nRUN yarn build\nCMD [\"node\", \"dist/server.js\"]\n";
+
+fn berry_context(package: &[u8], yarnrc: &[u8], extra: &[(&str, &[u8])]) -> Context {
+    let mut files = vec![
+        ("package.json", package),
+        ("yarn.lock", BERRY_LOCK),
+        (".yarnrc.yml", yarnrc),
+    ];
+    files.extend_from_slice(extra);
+    Context::new(&files)
+}
+
+#[test]
+fn yarn_berry_with_node_modules_converts_with_workspaces_focus() {
+    let ctx = berry_context(BERRY_PACKAGE, b"nodeLinker: node-modules\n", &[]);
+    assert_eq!(
+        ctx.fix(BERRY).1.unwrap(),
+        "FROM node:22 AS build\nRUN corepack enable\nWORKDIR /app\nCOPY package.json yarn.lock .yarnrc.yml ./\nRUN yarn install --immutable\nCOPY . .\nRUN yarn build\nRUN yarn workspaces focus --production\n\nFROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\nCMD [\"node\", \"dist/server.js\"]\n"
+    );
+    // The prune runs with the install's mounts: it finds the packages in the cache.
+    let mounted = BERRY.replace(
+        "RUN yarn install",
+        "RUN --mount=type=cache,target=/root/.yarn/berry/cache yarn install",
+    );
+    assert!(ctx.fix(&mounted).1.unwrap().contains(
+        "RUN --mount=type=cache,target=/root/.yarn/berry/cache yarn workspaces focus --production\n"
+    ));
+    // The user's own focus is the prune.
+    let focused = BERRY.replace(
+        "RUN yarn build\n",
+        "RUN yarn build && yarn workspaces focus --production\n",
+    );
+    assert_eq!(ctx.fix(&focused).1.unwrap().matches("focus").count(), 1);
+    // Yarn 3 from a committed release, with and without the workspace-tools plugin.
+    let release = b"nodeLinker: node-modules\nyarnPath: .yarn/releases/yarn-3.6.4.cjs\n";
+    let package3 = br#"{"name":"shelf","dependencies":{"ms":"2.1.3"},"scripts":{"build":"tsc"}}"#;
+    let without_corepack = BERRY.replace("RUN corepack enable\n", "");
+    let (message, fixed) = berry_context(package3, release, &[]).fix(&without_corepack);
+    assert!(
+        fixed.is_none() && message.contains("yarnPath .yarn/releases/yarn-3.6.4.cjs"),
+        "{message}"
+    );
+    let plugin = b"nodeLinker: node-modules\nyarnPath: .yarn/releases/yarn-3.6.4.cjs\nplugins:\n  - path: .yarn/plugins/@yarnpkg/plugin-workspace-tools.cjs\n";
+    let (message, fixed) = berry_context(package3, plugin, &[]).fix(&without_corepack);
+    assert!(fixed.is_some(), "{message}");
+}
+
+#[test]
+fn yarn_berry_reports_what_it_cannot_prune() {
+    let node_modules = b"nodeLinker: node-modules\n".as_slice();
+    let ctx = berry_context(BERRY_PACKAGE, node_modules, &[]);
+    let cases: Vec<(Context, String, &str)> = vec![
+        // Plug'n'Play: no node_modules (berry's default linker).
+        (
+            berry_context(BERRY_PACKAGE, b"enableTelemetry: false\n", &[]),
+            BERRY.to_string(),
+            "no `nodeLinker`, so Plug'n'Play",
+        ),
+        (
+            berry_context(BERRY_PACKAGE, b"nodeLinker: pnp\n", &[]),
+            BERRY.to_string(),
+            "`nodeLinker: pnp`",
+        ),
+        // No corepack and no yarnPath: the image's `yarn` is Yarn classic.
+        (
+            berry_context(BERRY_PACKAGE, node_modules, &[]),
+            BERRY.replace("RUN corepack enable\n", ""),
+            "may be the image's Yarn classic",
+        ),
+        // Not immutable: the lock may change, and the source COPY puts the old one back.
+        (
+            berry_context(BERRY_PACKAGE, node_modules, &[]),
+            BERRY.replace(" --immutable", ""),
+            "with `--immutable`",
+        ),
+        // The install before the lock is COPYed.
+        (
+            berry_context(BERRY_PACKAGE, node_modules, &[]),
+            BERRY.replace(
+                "COPY package.json yarn.lock .yarnrc.yml ./\n",
+                "COPY package.json .yarnrc.yml ./\n",
+            ),
+            "before the lock file is COPYed",
+        ),
+        // The project's install hook would run again without its devDependencies.
+        (
+            berry_context(
+                br#"{"scripts":{"postinstall":"husky"},"packageManager":"yarn@4.18.1"}"#,
+                node_modules,
+                &[],
+            ),
+            BERRY.to_string(),
+            "`postinstall` script",
+        ),
+        // Workspaces.
+        (
+            berry_context(
+                br#"{"workspaces":["packages/*"],"packageManager":"yarn@4.18.1"}"#,
+                node_modules,
+                &[],
+            ),
+            BERRY.to_string(),
+            "declares workspaces",
+        ),
+        // Another subcommand that changes the project.
+        (
+            berry_context(BERRY_PACKAGE, node_modules, &[]),
+            BERRY.replace("RUN yarn build", "RUN yarn add left-pad"),
+            "`yarn add`",
+        ),
+    ];
+    for (context, text, why) in cases {
+        let (message, fixed) = context.fix(&text);
+        assert!(fixed.is_none() && message.contains(why), "{why}: {message}");
+    }
+    // The check still converts the plain case with the same context.
+    assert!(ctx.fix(BERRY).1.is_some());
 }
 
 const UV_PROJECT: &[u8] = b"[project]\nname = \"app\"\nversion = \"0.1.0\"\nrequires-python = \">=3.11\"\ndependencies = [\"humanize==4.11.0\"]\n\n[dependency-groups]\ndev = [\"pytest\"]\n";
